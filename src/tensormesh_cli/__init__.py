@@ -1,0 +1,1 @@
+"""The `tm` command line, built on the public tensormesh SDK."""

@@ -1,0 +1,3 @@
+from tensormesh_cli.main import main
+
+main()

@@ -1,0 +1,1 @@
+"""The local Tensormesh platform: serverless gateway, engines (and later the control plane)."""
