@@ -1,0 +1,1 @@
+"""API resources, mirroring the REST tree (`inference.serverless.chat.completions`, ...)."""
