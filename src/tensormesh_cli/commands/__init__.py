@@ -1,0 +1,1 @@
+"""Subcommand groups of `tm`, each imported only when it runs."""
