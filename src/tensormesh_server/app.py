@@ -1,0 +1,300 @@
+"""The serverless inference surface (API.md §1) as a lean ASGI application."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from . import responses_api, sse
+from .asgi import EVENT_STREAM, Receive, Request, Scope, Send, cancel_on_disconnect
+from .auth import KeyVerifier, authenticate
+from .engines.base import Engine, Route
+from .errors import APIError
+from .metrics import Metrics
+from .validation import (
+    require_model,
+    validate_chat,
+    validate_completion,
+    validate_detokenize,
+    validate_responses,
+    validate_tokenize,
+)
+
+logger = logging.getLogger("tensormesh_server")
+
+Handler = Callable[[Request], Awaitable[None]]
+_SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
+
+
+class ServerlessApp:
+    """Routes, auth and validation in front of the engines; the engines do the work."""
+
+    def __init__(
+        self,
+        engines: Mapping[str, Engine],
+        verifier: KeyVerifier,
+        version: str,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self.engines = dict(engines)
+        self.verifier = verifier
+        self.metrics = metrics or Metrics()
+        self._version = json.dumps({"version": version}).encode()
+        self._models = json.dumps(
+            {"object": "list", "data": [e.info.to_json() for e in self.engines.values()]}
+        ).encode()
+        self.routes: dict[tuple[str, str], Handler] = {
+            ("POST", "/v1/chat/completions"): self.chat_completions,
+            ("POST", "/v1/completions"): self.completions,
+            ("POST", "/v1/responses"): self.responses,
+            ("POST", "/tokenize"): self.tokenize,
+            ("POST", "/detokenize"): self.detokenize,
+            ("GET", "/v1/models"): self.models,
+            ("GET", "/health"): self.health,
+            ("GET", "/version"): self.version,
+            ("GET", "/metrics"): self.prometheus,
+        }
+        self._paths = {path for _, path in self.routes}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        request = Request(scope, receive, send)
+        method, path = scope["method"], scope["path"]
+        handler = self.routes.get((method, path))
+        try:
+            if handler is not None:
+                await handler(request)
+            elif path in self._paths:
+                raise APIError(
+                    405, f"method {method} is not allowed on {path}", code="method_not_allowed"
+                )
+            else:
+                raise APIError(404, f"no route {method} {path}", code="not_found")
+        except APIError as error:
+            if not request.started:
+                await request.respond_error(error)
+        except asyncio.CancelledError:
+            # The shutdown deadline passed and the server cancels what still runs: end cleanly.
+            await _end_on_shutdown(request)
+        except Exception:
+            logger.exception("internal error on %s %s", method, path)
+            if not request.started:
+                await request.respond_error(
+                    APIError(500, "internal server error", type="server_error")
+                )
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def engine_for(self, model: str) -> Engine:
+        """The engine serving `model` (404 pointing at GET /v1/models)."""
+        engine = self.engines.get(model)
+        if engine is None:
+            raise APIError(
+                404,
+                f"The model `{model}` does not exist. "
+                "List the available models with GET /v1/models.",
+                param="model",
+                code="model_not_found",
+            )
+        return engine
+
+    async def _authorized_body(self, request: Request) -> dict[str, Any]:
+        await authenticate(self.verifier, request.authorization)
+        return await request.json_object()
+
+    async def _generate(
+        self,
+        request: Request,
+        route_name: str,
+        validate: Callable[[dict[str, Any]], None],
+        run: Callable[[Request, Engine, dict[str, Any]], Awaitable[dict[str, Any] | None]],
+    ) -> None:
+        """Auth, parse, validate, then `run` with metrics and disconnect handling around it."""
+        began = time.perf_counter()
+        model = "-"
+        try:
+            body = await self._authorized_body(request)
+            model = require_model(body)
+            engine = self.engine_for(model)
+            validate(body)
+        except APIError as error:
+            label = model if model in self.engines else "-"  # no label per unknown name
+            self.metrics.record(route_name, label, error.status, time.perf_counter() - began)
+            raise
+        metrics = self.metrics
+        metrics.started(model)
+        status = 499
+        try:
+            usage: dict[str, Any] | None = None
+
+            async def work() -> None:
+                nonlocal usage, status
+                usage = await run(request, engine, body)
+                status = 200
+
+            await cancel_on_disconnect(request, work())
+        except APIError as error:
+            status = error.status
+            raise
+        except Exception:
+            status = 500
+            raise
+        finally:
+            metrics.finished(route_name, model, status, time.perf_counter() - began)
+        metrics.add_usage(model, usage)
+
+    # -- generation routes -----------------------------------------------------------------------
+
+    async def chat_completions(self, request: Request) -> None:
+        """POST /v1/chat/completions."""
+        await self._generate(request, "chat/completions", validate_chat, self._forward_chat)
+
+    async def completions(self, request: Request) -> None:
+        """POST /v1/completions."""
+        await self._generate(request, "completions", validate_completion, self._forward_completion)
+
+    async def responses(self, request: Request) -> None:
+        """POST /v1/responses (translated to chat completions)."""
+        await self._generate(request, "responses", validate_responses, self._run_responses)
+
+    async def _forward_chat(
+        self, request: Request, engine: Engine, body: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        return await self._forward(request, engine, "chat/completions", body)
+
+    async def _forward_completion(
+        self, request: Request, engine: Engine, body: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        return await self._forward(request, engine, "completions", body)
+
+    async def _forward(
+        self, request: Request, engine: Engine, route: Route, body: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """Relay an engine's answer; streams go through byte for byte. Returns the usage."""
+        if not body.get("stream"):
+            generation = await engine.generate(route, body, request.request_id)
+            await request.respond(200, generation.content)
+            return _usage_of(generation.content)
+        observer = sse.UsageObserver()
+        try:
+            async with engine.stream(route, body, request.request_id) as chunks:
+                await request.start(200, EVENT_STREAM, _SSE_HEADERS)
+                async for chunk in chunks:
+                    observer.feed(chunk)
+                    await request.chunk(chunk)
+        except APIError as error:
+            if not request.started:
+                raise
+            await request.chunk(sse.error_event(error))
+        await request.end()
+        return observer.usage
+
+    async def _run_responses(
+        self, request: Request, engine: Engine, body: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        builder = responses_api.ResponseBuilder(body, engine.info.id)
+        chat = responses_api.to_chat(body)
+        if not body.get("stream"):
+            chat["stream"] = False
+            generation = await engine.generate("chat/completions", chat, request.request_id)
+            answer = json.loads(generation.content)
+            response = builder.from_chat(answer)
+            await request.respond_json(200, response)
+            return _usage_of(generation.content)
+        chat["stream"] = True
+        chat["stream_options"] = {"include_usage": True}
+        try:
+            async with engine.stream("chat/completions", chat, request.request_id) as chunks:
+                await request.start(200, EVENT_STREAM, _SSE_HEADERS)
+                async for event in responses_api.stream_events(builder, chunks):
+                    await request.chunk(event)
+        except APIError as error:
+            if not request.started:
+                raise
+            await request.chunk(sse.error_event(error))
+        await request.end()
+        return builder.chat_usage
+
+    # -- tokenizer routes ------------------------------------------------------------------------
+
+    async def tokenize(self, request: Request) -> None:
+        """POST /tokenize (vLLM shape)."""
+        body = await self._authorized_body(request)
+        engine = self.engine_for(require_model(body))
+        validate_tokenize(body)
+        await request.respond_json(200, await engine.tokenize(body, request.request_id))
+
+    async def detokenize(self, request: Request) -> None:
+        """POST /detokenize (vLLM shape)."""
+        body = await self._authorized_body(request)
+        engine = self.engine_for(require_model(body))
+        validate_detokenize(body)
+        text = await engine.detokenize(body["tokens"], request.request_id)
+        await request.respond_json(200, {"prompt": text})
+
+    # -- read-only routes ------------------------------------------------------------------------
+
+    async def models(self, request: Request) -> None:
+        """GET /v1/models."""
+        await request.respond(200, self._models)
+
+    async def version(self, request: Request) -> None:
+        """GET /version."""
+        await request.respond(200, self._version)
+
+    async def health(self, request: Request) -> None:
+        """GET /health: 200 when at least one engine can serve, else 503 with the reasons."""
+        if not self.engines:
+            await request.respond_json(503, {"status": "no models are configured"})
+            return
+        reasons = await asyncio.gather(*(e.health() for e in self.engines.values()))
+        if any(reason is None for reason in reasons):
+            await request.respond_json(200, {"status": "healthy"})
+            return
+        await request.respond_json(
+            503, {"status": "unhealthy: " + "; ".join(str(r) for r in reasons)}
+        )
+
+    async def prometheus(self, request: Request) -> None:
+        """GET /metrics (Prometheus text format)."""
+        text = self.metrics.render().encode()
+        await request.respond(200, text, b"text/plain; version=0.0.4; charset=utf-8")
+
+
+async def _end_on_shutdown(request: Request) -> None:
+    error = APIError(503, "the server is shutting down", type="service_unavailable")
+    with contextlib.suppress(Exception):
+        if not request.started:
+            await request.respond_error(error)
+        elif not request.finished:
+            await request.chunk(sse.error_event(error))
+            await request.end()
+
+
+def _usage_of(content: bytes) -> dict[str, Any] | None:
+    try:
+        answer = json.loads(content)
+    except ValueError:
+        return None
+    usage = answer.get("usage") if isinstance(answer, dict) else None
+    return usage if isinstance(usage, dict) else None
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    # Engines are started and stopped by the runner around the server, not here.
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
