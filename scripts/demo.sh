@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The main job on a fresh machine: set up, start the local platform, create an inference API key,
+# stream a chat completion with the SDK and with `tm`, show the token usage, stop the server.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+
+demo_home="$(mktemp -d)"
+free_port() { .venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+serverless_port="${TENSORMESH_SERVERLESS_PORT:-$(free_port)}"
+controlplane_port="${TENSORMESH_CONTROLPLANE_PORT:-$(free_port)}"
+
+# An inference API key for this run (the server accepts keys given to it by the operator).
+api_key="tm_sk_$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(24))')"
+
+export TM_DATA_HOME="$demo_home/data" TM_CONFIG_HOME="$demo_home/config"
+TENSORMESH_SERVER_API_KEYS="$api_key" .venv/bin/tm server up \
+  --serverless-port "$serverless_port" --controlplane-port "$controlplane_port" \
+  >"$demo_home/server.log" 2>&1 &
+server_pid=$!
+stop_server() {
+  kill -TERM "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
+  rm -rf "$demo_home"
+}
+trap stop_server EXIT
+
+export TENSORMESH_SERVERLESS_BASE_URL="http://127.0.0.1:$serverless_port"
+export TENSORMESH_INFERENCE_API_KEY="$api_key"
+for _ in $(seq 1 300); do
+  if .venv/bin/tm --quiet infer health >/dev/null 2>&1; then break; fi
+  if ! kill -0 "$server_pid" 2>/dev/null; then cat "$demo_home/server.log"; exit 1; fi
+  sleep 0.2
+done
+echo "== server up: $TENSORMESH_SERVERLESS_BASE_URL" >&2
+.venv/bin/tm infer models >&2
+
+echo "== streamed with the Python SDK (examples/quickstart.py)" >&2
+.venv/bin/python examples/quickstart.py
+
+echo "== streamed with tm" >&2
+.venv/bin/tm infer chat --stream --show-usage --max-tokens 64 "Name three uses of a GPU."
+
+echo "== stopping the server" >&2
