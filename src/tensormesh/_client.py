@@ -6,13 +6,13 @@ import os
 from collections.abc import Mapping
 from functools import cached_property
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 import httpx2
 
 from ._config import ClientConfig, resolve_config
 from ._logging import configure_logging
-from ._transport import AsyncTransport, SyncTransport
+from ._transport import AsyncTransport, SyncTransport, TransportBase
 
 if TYPE_CHECKING:
     from .resources.control_plane import AsyncControlPlane, ControlPlane
@@ -21,7 +21,12 @@ if TYPE_CHECKING:
 __all__ = ["AsyncTensormesh", "Tensormesh"]
 
 
-class _ClientBase:
+HttpClientT = TypeVar("HttpClientT", httpx2.Client, httpx2.AsyncClient)
+
+
+class _ClientBase(Generic[HttpClientT]):
+    """The constructor both clients share; each subclass only makes its own transport."""
+
     config: ClientConfig
 
     def __init__(
@@ -35,6 +40,7 @@ class _ClientBase:
         max_retries: int | None = None,
         ca_bundle: str | os.PathLike[str] | None = None,
         env: Mapping[str, str] | None = None,
+        http_client: HttpClientT | None = None,
     ) -> None:
         self.config = resolve_config(
             control_plane_token=control_plane_token,
@@ -47,12 +53,16 @@ class _ClientBase:
             env=env,
         )
         configure_logging(self.config.log_level)
+        self._transport = self._make_transport(http_client)
+
+    def _make_transport(self, http_client: HttpClientT | None) -> TransportBase:
+        raise NotImplementedError
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.config!r})"
 
 
-class Tensormesh(_ClientBase):
+class Tensormesh(_ClientBase[httpx2.Client]):
     """Client of the Tensormesh APIs. Every argument is optional and keyword-only; each one
     not given comes from its environment variable (`env`, else os.environ), else a default.
 
@@ -62,30 +72,10 @@ class Tensormesh(_ClientBase):
     `http_client` replaces the internal httpx2.Client (e.g. with a mock transport).
     """
 
-    def __init__(
-        self,
-        *,
-        control_plane_token: str | None = None,
-        control_plane_base_url: str | None = None,
-        inference_api_key: str | None = None,
-        serverless_base_url: str | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        ca_bundle: str | os.PathLike[str] | None = None,
-        env: Mapping[str, str] | None = None,
-        http_client: httpx2.Client | None = None,
-    ) -> None:
-        super().__init__(
-            control_plane_token=control_plane_token,
-            control_plane_base_url=control_plane_base_url,
-            inference_api_key=inference_api_key,
-            serverless_base_url=serverless_base_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            ca_bundle=ca_bundle,
-            env=env,
-        )
-        self._transport = SyncTransport(self.config, http_client)
+    _transport: SyncTransport
+
+    def _make_transport(self, http_client: httpx2.Client | None) -> SyncTransport:
+        return SyncTransport(self.config, http_client)
 
     @cached_property
     def inference(self) -> Inference:
@@ -117,35 +107,15 @@ class Tensormesh(_ClientBase):
         self.close()
 
 
-class AsyncTensormesh(_ClientBase):
+class AsyncTensormesh(_ClientBase[httpx2.AsyncClient]):
     """Async client of the Tensormesh APIs: the same arguments and names as `Tensormesh`;
     methods are coroutines and streams are async iterables. Use `async with`, or
     `await close()`."""
 
-    def __init__(
-        self,
-        *,
-        control_plane_token: str | None = None,
-        control_plane_base_url: str | None = None,
-        inference_api_key: str | None = None,
-        serverless_base_url: str | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        ca_bundle: str | os.PathLike[str] | None = None,
-        env: Mapping[str, str] | None = None,
-        http_client: httpx2.AsyncClient | None = None,
-    ) -> None:
-        super().__init__(
-            control_plane_token=control_plane_token,
-            control_plane_base_url=control_plane_base_url,
-            inference_api_key=inference_api_key,
-            serverless_base_url=serverless_base_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            ca_bundle=ca_bundle,
-            env=env,
-        )
-        self._transport = AsyncTransport(self.config, http_client)
+    _transport: AsyncTransport
+
+    def _make_transport(self, http_client: httpx2.AsyncClient | None) -> AsyncTransport:
+        return AsyncTransport(self.config, http_client)
 
     @cached_property
     def inference(self) -> AsyncInference:
