@@ -93,7 +93,7 @@ def _auth_message(exc: Exception, settings: Settings | None) -> str:
     if settings is not None and _surface(exc, settings).startswith("control plane"):
         return (
             f"{server_says} — the control plane needs an access token: "
-            "set TENSORMESH_CONTROL_PLANE_TOKEN"
+            "run `tm auth login` (or set TENSORMESH_CONTROL_PLANE_TOKEN)"
         )
     source = ""
     if settings is not None:

@@ -16,14 +16,61 @@ from tensormesh_cli.state import CliState
 
 # Each group lives in its own module, imported only when it runs (keeps `tm --help` fast).
 COMMANDS = {
+    "activities": LazyCommand(
+        "tensormesh_cli.commands.activities:activities",
+        "The audit trail: who changed what, and when.",
+    ),
+    "admin": LazyCommand(
+        "tensormesh_cli.commands.admin:admin", "Administration (admins only): billing, ..."
+    ),
+    "auth": LazyCommand(
+        "tensormesh_cli.commands.auth:auth", "Log in to the control plane (browser login)."
+    ),
+    "billing": LazyCommand(
+        "tensormesh_cli.commands.billing:billing",
+        "Balance, transactions, spending, prices, billing address.",
+    ),
+    "completion": LazyCommand(
+        "tensormesh_cli.commands.completion:completion",
+        "Print the shell completion script (bash, zsh, fish).",
+    ),
     "config": LazyCommand(
         "tensormesh_cli.commands.config:config", "Create, show and change config.toml."
+    ),
+    "cost": LazyCommand(
+        "tensormesh_cli.commands.cost:cost", "What your serverless usage cost, per model and day."
+    ),
+    "doctor": LazyCommand(
+        "tensormesh_cli.commands.doctor:doctor",
+        "Check that this machine is ready (both APIs).",
     ),
     "infer": LazyCommand(
         "tensormesh_cli.commands.infer:infer", "Serverless inference: chat, completions, ..."
     ),
+    "logs": LazyCommand(
+        "tensormesh_cli.commands.logs:logs", "Print a deployed model's log lines (-f to follow)."
+    ),
+    "metrics": LazyCommand(
+        "tensormesh_cli.commands.metrics:metrics", "Request metrics over time: a table and charts."
+    ),
+    "models": LazyCommand(
+        "tensormesh_cli.commands.models:models", "Deployed models: list, get, deploy, delete."
+    ),
+    "products": LazyCommand(
+        "tensormesh_cli.commands.products:products", "Products (GPU offerings)."
+    ),
+    "reserved-deployments": LazyCommand(
+        "tensormesh_cli.commands.reserved_deployments:reserved_deployments",
+        "Ask for reserved GPU capacity.",
+    ),
     "server": LazyCommand(
         "tensormesh_cli.commands.server:server", "Run the local Tensormesh platform server."
+    ),
+    "tickets": LazyCommand(
+        "tensormesh_cli.commands.tickets:tickets", "Support tickets: list, open, reply, close."
+    ),
+    "users": LazyCommand(
+        "tensormesh_cli.commands.users:users", "Your user: profile, terms of service, API keys."
     ),
     "version": LazyCommand(
         "tensormesh_cli.commands.version:version", "Show the CLI, SDK and server versions."
@@ -113,7 +160,8 @@ def cli(
     quiet: bool,
     debug: bool,
 ) -> None:
-    """Tensormesh command line: serverless inference, configuration and a local server.
+    """Tensormesh command line: serverless inference, control-plane login and API keys,
+    configuration and a local server.
 
     Settings resolve per field: flag > environment > config.toml > built-in default.
     """

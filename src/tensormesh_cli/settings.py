@@ -102,7 +102,7 @@ SETTINGS: tuple[SettingSpec, ...] = (
         None,
         parse_text,
         secret=True,
-        in_config=False,  # comes from `tm auth login` (auth.json) in a later issue
+        in_config=False,  # else auth.json (`tm auth login`): control_plane_session.py
     ),
 )
 SETTINGS_BY_KEY = {spec.key: spec for spec in SETTINGS}

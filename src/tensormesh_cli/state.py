@@ -16,6 +16,8 @@ from tensormesh_cli.settings import Settings, resolve_settings
 if TYPE_CHECKING:
     from tensormesh import Tensormesh
 
+CONTROL_PLANE_TOKEN_ENV = "TENSORMESH_CONTROL_PLANE_TOKEN"
+
 
 class CliState:
     """Shared by every command of one invocation (click's `ctx.obj`).
@@ -53,20 +55,25 @@ class CliState:
     def client(self) -> Tensormesh:
         """The invocation's SDK client (one connection pool), given every resolved value."""
         if self._client is None:
-            from tensormesh import Tensormesh
-
-            settings = self.settings
-            self._client = Tensormesh(
-                serverless_base_url=settings.serverless_base,
-                control_plane_base_url=settings.controlplane_base,
-                inference_api_key=settings.gateway_api_key,
-                control_plane_token=settings.control_plane_token,
-                timeout=settings.timeout_seconds,
-                max_retries=settings.max_retries,
-                ca_bundle=settings.ca_bundle,
-                env=self.environ,
-            )
+            self._client = self.new_client(self.settings.control_plane_token)
         return self._client
+
+    def new_client(self, control_plane_token: str | None) -> Tensormesh:
+        """A new SDK client (the caller closes it) with every resolved value and exactly
+        `control_plane_token` (None: no control-plane credential, not even the environment's)."""
+        from tensormesh import Tensormesh
+
+        settings = self.settings
+        return Tensormesh(
+            serverless_base_url=settings.serverless_base,
+            control_plane_base_url=settings.controlplane_base,
+            inference_api_key=settings.gateway_api_key,
+            control_plane_token=control_plane_token,
+            timeout=settings.timeout_seconds,
+            max_retries=settings.max_retries,
+            ca_bundle=settings.ca_bundle,
+            env={k: v for k, v in self.environ.items() if k != CONTROL_PLANE_TOKEN_ENV},
+        )
 
     def require_inference_key(self) -> None:
         """Fail with exit code 4 before a request that needs an inference API key we do not have."""

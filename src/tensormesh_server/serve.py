@@ -1,4 +1,6 @@
-"""Run the serverless surface under uvicorn (httptools, uvloop) with a graceful shutdown."""
+"""Run the surfaces of `tm server up` under uvicorn (httptools, uvloop) in one process: the
+serverless inference API and the Control Plane, each on its own socket, over one database;
+graceful shutdown on SIGTERM/SIGINT."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import math
 import signal
 import socket
 import sys
-from collections.abc import Coroutine, Generator
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Mapping, Sequence
 from typing import Any
 
 import uvicorn
@@ -18,11 +20,18 @@ import uvicorn
 from tensormesh import __version__
 
 from .app import ServerlessApp
-from .auth import StaticKeyVerifier
+from .asgi import Receive, Scope, Send
+from .auth import KeyVerifier, StaticKeyVerifier
+from .controlplane.key_verifier import AnyKeyVerifier, DatabaseKeyVerifier
+from .controlplane.runtime import build_app as build_controlplane
+from .controlplane.runtime import prepare_database
 from .engines import Engine, EngineStartError, build_engines
 from .engines.upstream import make_transport
 from .models_config import SettingsError
-from .settings import ServerSettings
+from .settings import ENV_API_KEYS, ServerSettings
+from .store.database import Database, DatabaseError
+
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 logger = logging.getLogger("tensormesh_server")
 
@@ -74,49 +83,77 @@ async def _stop_engines(engines: dict[str, Engine]) -> None:
     await asyncio.gather(*(engine.aclose() for engine in engines.values()), return_exceptions=True)
 
 
-async def serve(settings: ServerSettings, sock: socket.socket) -> None:
-    """Start the engines, serve until SIGTERM/SIGINT, then drain and stop."""
+def _uvicorn(app: ASGIApp, settings: ServerSettings) -> _Server:
+    config = uvicorn.Config(
+        app,
+        http="httptools",
+        lifespan="off",
+        access_log=False,
+        log_level="warning",
+        timeout_graceful_shutdown=math.ceil(settings.shutdown_seconds),
+        timeout_keep_alive=30,
+        proxy_headers=False,
+        server_header=False,
+    )
+    return _Server(config)
+
+
+def _key_verifier(settings: ServerSettings, keys: DatabaseKeyVerifier) -> KeyVerifier:
+    """Database keys, plus the static keys the operator configured explicitly (if any)."""
+    if not settings.api_keys:
+        return keys
+    logger.info(
+        "also accepting %d static inference key(s) from --api-key / %s",
+        len(settings.api_keys),
+        ENV_API_KEYS,
+    )
+    return AnyKeyVerifier(StaticKeyVerifier(settings.api_keys), keys)
+
+
+async def serve(
+    settings: ServerSettings,
+    sockets: Mapping[str, socket.socket],
+    db: Database,
+    controlplane: ASGIApp | None = None,
+) -> None:
+    """Start the engines, serve each surface on its socket until SIGTERM/SIGINT, then drain
+    and stop. `sockets` has a "serverless" and/or a "controlplane" entry."""
     transport = make_transport()
     engines = build_engines(settings.models, transport)
+    database_keys = DatabaseKeyVerifier(db)
     try:
         await asyncio.gather(*(engine.start() for engine in engines.values()))
-        app = ServerlessApp(engines, StaticKeyVerifier(settings.api_keys), __version__)
-        config = uvicorn.Config(
-            app,
-            http="httptools",
-            lifespan="off",
-            access_log=False,
-            log_level="warning",
-            timeout_graceful_shutdown=math.ceil(settings.shutdown_seconds),
-            timeout_keep_alive=30,
-            proxy_headers=False,
-            server_header=False,
-        )
-        server = _Server(config)
-        _handle_signals(server)
-        logger.info("serverless inference API listening on %s", _url(settings.host, sock))
+        surfaces: list[tuple[str, ASGIApp, socket.socket]] = []
+        if "serverless" in sockets:
+            verifier = _key_verifier(settings, database_keys)
+            app = ServerlessApp(engines, verifier, __version__)
+            surfaces.append(("serverless inference API", app, sockets["serverless"]))
+        if "controlplane" in sockets and controlplane is not None:
+            surfaces.append(("control plane", controlplane, sockets["controlplane"]))
+        servers = [(_uvicorn(app, settings), name, sock) for name, app, sock in surfaces]
+        _handle_signals([server for server, _, _ in servers])
+        for _, name, sock in servers:
+            logger.info("%s listening on %s", name, _url(settings.host, sock))
         for engine in engines.values():
             logger.info("model %s (%s)", engine.info.id, type(engine).__name__)
-        if settings.role == "all":
-            logger.info(
-                "control plane: arrives in a later release (port %d reserved)",
-                settings.controlplane_port,
-            )
-        await server.serve(sockets=[sock])
+        await asyncio.gather(*(server.serve(sockets=[sock]) for server, _, sock in servers))
         logger.info("stopped")
     finally:
+        await database_keys.aclose()
         await _stop_engines(engines)
         await transport.aclose()
 
 
-def _handle_signals(server: uvicorn.Server) -> None:
+def _handle_signals(servers: Sequence[uvicorn.Server]) -> None:
     loop = asyncio.get_running_loop()
 
     def stop(sig: signal.Signals) -> None:
-        if server.should_exit:
-            server.force_exit = True
+        if any(server.should_exit for server in servers):
+            for server in servers:
+                server.force_exit = True
         else:
             logger.info("%s received: finishing in-flight requests", sig.name)
+        for server in servers:
             server.should_exit = True
 
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -133,24 +170,43 @@ def _run(main: Coroutine[Any, Any, None]) -> None:
     uvloop.run(main)
 
 
-def run(settings: ServerSettings) -> int:
-    """Run the serverless surface in this process; returns the exit code."""
-    configure_logging()
-    sock = bind(settings.host, settings.serverless_port)
-    if settings.generated_api_key:
-        print(
-            "No API key configured; generated inference API key (shown once): "
-            + settings.api_keys[0],
-            file=sys.stderr,
-            flush=True,
-        )
+def _bind_surfaces(settings: ServerSettings) -> dict[str, socket.socket]:
+    sockets: dict[str, socket.socket] = {}
     try:
-        _run(serve(settings, sock))
-    except EngineStartError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:  # Ctrl-C before the signal handlers were installed
-        return 0
+        if settings.role in ("all", "gateway"):
+            sockets["serverless"] = bind(settings.host, settings.serverless_port)
+        if settings.role in ("all", "controlplane"):
+            sockets["controlplane"] = bind(settings.host, settings.controlplane_port)
+    except SettingsError:
+        for sock in sockets.values():
+            sock.close()
+        raise
+    return sockets
+
+
+def run(settings: ServerSettings) -> int:
+    """Run the surfaces of `settings.role` in this process; returns the exit code.
+
+    The database is migrated first; on an empty one the first admin is created."""
+    configure_logging()
+    sockets = _bind_surfaces(settings)
+    try:
+        try:
+            db = prepare_database(settings.database_url)
+        except DatabaseError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        try:
+            controlplane = build_controlplane(db) if "controlplane" in sockets else None
+            _run(serve(settings, sockets, db, controlplane))
+        except EngineStartError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:  # Ctrl-C before the signal handlers were installed
+            return 0
+        finally:
+            db.dispose()
     finally:
-        sock.close()
+        for sock in sockets.values():
+            sock.close()
     return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .models_config import (
     ModelSpec,
@@ -58,7 +58,8 @@ class ServerSettings:
     api_keys: tuple[str, ...]
     models: tuple[ModelSpec, ...]
     shutdown_seconds: float = DEFAULT_SHUTDOWN_SECONDS
-    generated_api_key: bool = field(default=False)
+    database_url: str = ""
+    """TENSORMESH_DATABASE_URL, or the SQLite file in the data directory (users, keys, logins)."""
 
 
 def _port(flag: int | None, env: Mapping[str, str], name: str, default: int, what: str) -> int:
@@ -113,9 +114,7 @@ def _models(flags: ServerFlags, env: Mapping[str, str]) -> tuple[ModelSpec, ...]
     return tuple(models)
 
 
-def resolve_settings(
-    flags: ServerFlags, env: Mapping[str, str] = os.environ, new_key: str | None = None
-) -> ServerSettings:
+def resolve_settings(flags: ServerFlags, env: Mapping[str, str] = os.environ) -> ServerSettings:
     """Resolve and validate the settings; raise SettingsError with a one-line message."""
     role = flags.role or "all"
     if role not in ROLES:
@@ -123,9 +122,6 @@ def resolve_settings(
     keys = tuple(k.strip() for k in flags.api_keys if k.strip())
     if not keys:
         keys = tuple(k.strip() for k in env.get(ENV_API_KEYS, "").split(",") if k.strip())
-    generated = not keys and new_key is not None
-    if generated and new_key is not None:
-        keys = (new_key,)
     return ServerSettings(
         host=flags.host or DEFAULT_HOST,
         serverless_port=_port(
@@ -146,5 +142,11 @@ def resolve_settings(
         api_keys=keys,
         models=_models(flags, env) if role != "controlplane" else (),
         shutdown_seconds=_shutdown_seconds(flags.shutdown_seconds, env),
-        generated_api_key=generated,
+        database_url=_database_url(env),
     )
+
+
+def _database_url(env: Mapping[str, str]) -> str:
+    from .store.database import database_url  # SQLAlchemy is imported only when serving
+
+    return database_url(env)

@@ -32,15 +32,12 @@ def test_flag_beats_environment_beats_default() -> None:
     assert resolve_settings(flags, env).serverless_port == 9101
 
 
-def test_keys_from_flags_environment_or_generated() -> None:
+def test_keys_from_flags_or_environment() -> None:
     env = {"TENSORMESH_SERVER_API_KEYS": " a , b,, "}
     assert resolve_settings(NO_MODEL, env).api_keys == ("a", "b")
     flags = ServerFlags(no_embedded=True, api_keys=("c",))
     assert resolve_settings(flags, env).api_keys == ("c",)
-    generated = resolve_settings(NO_MODEL, {}, new_key="tm_sk_new")
-    assert generated.api_keys == ("tm_sk_new",)
-    assert generated.generated_api_key
-    assert not resolve_settings(NO_MODEL, env, new_key="tm_sk_new").generated_api_key
+    assert resolve_settings(NO_MODEL, {}).api_keys == ()
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ from .chat import (
 )
 from .completions import Completion, CompletionChoice, CompletionCreateParams
 from .models import Health, Model, ModelList, Version
+from .money import Money, UsageCharge, usage_charge
 from .responses import (
     Response,
     ResponseCompletedEvent,
@@ -47,6 +48,7 @@ __all__ = [
     "Health",
     "Model",
     "ModelList",
+    "Money",
     "PromptTokensDetails",
     "Response",
     "ResponseCompletedEvent",
@@ -63,5 +65,7 @@ __all__ = [
     "TokenizeResponse",
     "ToolCall",
     "Usage",
+    "UsageCharge",
     "Version",
+    "usage_charge",
 ]

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from tensormesh_server.store.database import Database
 
 _ROLES = ("all", "gateway", "controlplane")
 
 
 @click.group("server")
 def server() -> None:
-    """Run the local Tensormesh platform server."""
+    """Run the local Tensormesh platform server and manage its users and keys."""
 
 
 @server.command("up")
@@ -26,7 +32,7 @@ def server() -> None:
     "--controlplane-port",
     type=click.IntRange(0, 65535),
     default=None,
-    help="Control plane port (env TENSORMESH_CONTROLPLANE_PORT, default 8470; reserved).",
+    help="Control plane port (env TENSORMESH_CONTROLPLANE_PORT, default 8470).",
 )
 @click.option(
     "--role", type=click.Choice(_ROLES), default=None, help="Which surface to run (default all)."
@@ -35,7 +41,8 @@ def server() -> None:
     "--api-key",
     "api_keys",
     multiple=True,
-    help="Inference API key to accept; repeatable (env TENSORMESH_SERVER_API_KEYS, comma list).",
+    help="Static inference API key to accept besides the database keys; repeatable "
+    "(env TENSORMESH_SERVER_API_KEYS, comma list).",
 )
 @click.option(
     "--embedded-model",
@@ -73,9 +80,12 @@ def up(
     models_file: str | None,
     shutdown_timeout: float | None,
 ) -> None:
-    """Start the server; SIGTERM or Ctrl-C stops it gracefully."""
+    """Start the server; SIGTERM or Ctrl-C stops it gracefully.
+
+    The database (TENSORMESH_DATABASE_URL, default a SQLite file in $TM_DATA_HOME) is migrated
+    on start; on an empty one the first admin (TENSORMESH_ADMIN_EMAIL, default admin@localhost)
+    is created without a password: set it with `tm server users set-password`."""
     from tensormesh_server.settings import ServerFlags, SettingsError, resolve_settings
-    from tensormesh_server.tokens import new_inference_key
 
     flags = ServerFlags(
         host=host,
@@ -90,14 +100,7 @@ def up(
         shutdown_seconds=shutdown_timeout,
     )
     try:
-        settings = resolve_settings(flags, os.environ, new_key=new_inference_key())
-        if settings.role == "controlplane":
-            click.echo(
-                "error: the control plane arrives in a later release; "
-                "run --role all or --role gateway for the serverless surface",
-                err=True,
-            )
-            raise SystemExit(2)
+        settings = resolve_settings(flags, os.environ)
         from tensormesh_server.serve import run
 
         code = run(settings)
@@ -105,3 +108,156 @@ def up(
         click.echo(f"error: {exc}", err=True)
         raise SystemExit(exc.exit_code) from None
     raise SystemExit(code)
+
+
+# -- operator commands: work on the database directly (no server needed) ------------------------
+
+
+def _password_from(password_stdin: bool, *, required: bool) -> str | None:
+    """The password from stdin (`--password-stdin`), or prompted twice on a terminal."""
+    import sys
+
+    if password_stdin:
+        line = sys.stdin.readline().rstrip("\r\n")
+        if not line:
+            raise click.UsageError("no password on stdin")
+        return line
+    if not required:
+        return None
+    if not sys.stdin.isatty():
+        raise click.UsageError("not a terminal: pass the password with --password-stdin")
+    value: str = click.prompt("New password", hide_input=True, confirmation_prompt=True, err=True)
+    return value
+
+
+@contextlib.contextmanager
+def _database(report: bool = False) -> Iterator[Database]:
+    """The migrated database of TENSORMESH_DATABASE_URL (or the SQLite file in the data dir);
+    operator errors become one line on stderr and exit code 1."""
+    from tensormesh_server.controlplane import operator
+    from tensormesh_server.controlplane.errors import CPError
+    from tensormesh_server.store.database import DatabaseError, display_url
+
+    try:
+        db = operator.open_database(os.environ)
+        try:
+            before, after = operator.migrate(db)
+            if report and before == after:
+                click.echo(f"{display_url(db.url)} is up to date (revision {after})", err=True)
+            elif report:
+                where = display_url(db.url)
+                click.echo(
+                    f"{where} migrated from {before or 'empty'} to revision {after}", err=True
+                )
+            yield db
+        finally:
+            db.dispose()
+    except (CPError, DatabaseError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(1) from None
+
+
+@server.group("users")
+def users_group() -> None:
+    """Create and list users of the local platform, set passwords."""
+
+
+@users_group.command("create")
+@click.argument("email")
+@click.option(
+    "--role",
+    type=click.Choice(("user", "admin", "super-admin")),
+    default="user",
+    show_default=True,
+    help="The user's role.",
+)
+@click.option("--name", default="", help="Display name.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from stdin.")
+def users_create(email: str, role: str, name: str, password_stdin: bool) -> None:
+    """Create a user (without --password-stdin it has no password until set-password)."""
+    from tensormesh_server.controlplane import operator
+
+    password = _password_from(password_stdin, required=False)
+    with _database() as db:
+        user = operator.create_user(db, email, role=role, display_name=name, password=password)
+    click.echo(f"created {user.email} ({user.role}, id {user.id})", err=True)
+    if password is None:
+        click.echo(f"set its password with: tm server users set-password {user.email}", err=True)
+
+
+@users_group.command("list")
+def users_list() -> None:
+    """List every user."""
+    from tensormesh_cli.render import View, emit, format_columns
+    from tensormesh_cli.state import get_state
+    from tensormesh_server.controlplane import operator
+    from tensormesh_server.controlplane.wire import user_model
+
+    with _database() as db:
+        users = operator.list_users(db)
+    rows = [
+        {
+            "email": user.email,
+            "role": user.role,
+            "id": user.id,
+            "password": "set" if user.password_hash else "not set",
+            "createdAt": user.created_at.isoformat(timespec="seconds"),
+        }
+        for user in users
+    ]
+    columns = ["email", "role", "password", "id", "createdAt"]
+    data = {"users": [user_model(user).to_wire() for user in users]}
+    text = format_columns(rows, columns) if rows else "no users"
+    emit(View(data=data, text=text, rows=rows, columns=columns), get_state().output)
+
+
+@users_group.command("set-password")
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True, help="Read the password from stdin.")
+def users_set_password(email: str, password_stdin: bool) -> None:
+    """Set a user's password (prompts twice on a terminal)."""
+    from tensormesh_server.controlplane import operator
+
+    password = _password_from(password_stdin, required=True)
+    assert password is not None
+    with _database() as db:
+        user = operator.set_password(db, email, password)
+    click.echo(f"password of {user.email} set", err=True)
+
+
+@server.group("api-keys")
+def api_keys_group() -> None:
+    """Create inference API keys for users."""
+
+
+@api_keys_group.command("create")
+@click.option("--user", "email", required=True, help="Email of the key's owner.")
+@click.option("--name", default="", help="A name to recognise the key by.")
+@click.option(
+    "--expires-in",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="DAYS",
+    help="Days until the key expires (default: never).",
+)
+def api_keys_create(email: str, name: str, expires_in: float | None) -> None:
+    """Create an inference API key and print it (shown this once)."""
+    from tensormesh_server.controlplane import operator
+
+    with _database() as db:
+        row, secret = operator.create_api_key(db, email, name=name, expires_in_days=expires_in)
+    expiry = f", expires {row.expires_at.isoformat(timespec='seconds')}" if row.expires_at else ""
+    click.echo(f"created API key {row.id} for {email}{expiry}; the key (shown once):", err=True)
+    click.echo(secret)
+
+
+@server.group("db")
+def db_group() -> None:
+    """The platform's database."""
+
+
+@db_group.command("upgrade")
+def db_upgrade() -> None:
+    """Run the database migrations (tm server up also runs them on start)."""
+    with _database(report=True):
+        pass

@@ -1,0 +1,1 @@
+"""Alembic migrations of the platform's schema (run by `store.migrate.upgrade`)."""
