@@ -1,28 +1,34 @@
 #!/usr/bin/env bash
-# The main job on a fresh machine: set up, start the local platform, create an inference API key,
-# stream a chat completion with the SDK and with `tm`, show the token usage, stop the server.
+# The main job on a fresh machine: set up, create a user and an inference API key with the
+# operator commands, start the local platform, stream a chat completion with the SDK and with
+# `tm`, show the token usage, stop the server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 
 demo_home="$(mktemp -d)"
+server_pid=""
+cleanup() {
+  if [ -n "$server_pid" ]; then kill -TERM "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true; fi
+  rm -rf "$demo_home"
+}
+trap cleanup EXIT
 free_port() { .venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 serverless_port="${TENSORMESH_SERVERLESS_PORT:-$(free_port)}"
 controlplane_port="${TENSORMESH_CONTROLPLANE_PORT:-$(free_port)}"
 
-# An inference API key for this run (the server accepts keys given to it by the operator).
-api_key="tm_sk_$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(24))')"
-
 export TM_DATA_HOME="$demo_home/data" TM_CONFIG_HOME="$demo_home/config"
-TENSORMESH_SERVER_API_KEYS="$api_key" .venv/bin/tm server up \
-  --serverless-port "$serverless_port" --controlplane-port "$controlplane_port" \
+
+# A user and an inference API key, made by the operator commands straight in the database
+# (SQLite in $TM_DATA_HOME; no browser needed).
+.venv/bin/tm server db upgrade >&2
+printf '%s\n' "demo-password-$RANDOM$RANDOM" |
+  .venv/bin/tm server users create demo@example.com --name "Demo User" --password-stdin >&2
+api_key="$(.venv/bin/tm server api-keys create --user demo@example.com --name demo)"
+
+.venv/bin/tm server up --serverless-port "$serverless_port" --controlplane-port "$controlplane_port" \
   >"$demo_home/server.log" 2>&1 &
 server_pid=$!
-stop_server() {
-  kill -TERM "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
-  rm -rf "$demo_home"
-}
-trap stop_server EXIT
 
 export TENSORMESH_SERVERLESS_BASE_URL="http://127.0.0.1:$serverless_port"
 export TENSORMESH_INFERENCE_API_KEY="$api_key"
