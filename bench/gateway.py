@@ -1,0 +1,188 @@
+"""Gateway overhead: responders direct vs through `tm server up --no-embedded --upstream ...`,
+driven by the raw asyncio load client of `bench.loadgen` in this process.
+
+Two upstreams run in their own processes behind one gateway process: the bench responder (a
+raw asyncio protocol, `bench.responder`) and the shared `tensormesh_server.testing.fake_upstream`
+(an ASGI app under uvicorn, like real OpenAI-compatible servers). Direct and gateway runs
+alternate round by round.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from urllib.parse import urlsplit
+
+from .common import (
+    API_KEY,
+    CHAT_BODY,
+    PYTHON,
+    Block,
+    Row,
+    child,
+    cpu_seconds,
+    free_port,
+    interleave,
+    median,
+    percentile,
+    responder,
+    tm_server,
+)
+from .loadgen import LoadResult, build_request, run_load
+from .responder import run_loop
+
+PATH = "/v1/chat/completions"
+AUTH = {"authorization": f"Bearer {API_KEY}"}
+
+
+@contextmanager
+def fake_upstream() -> Iterator[str]:
+    """The shared fake upstream (uvicorn) in its own process; yields its base URL."""
+    port = free_port()
+    command = [PYTHON, "-m", "tensormesh_server.testing.fake_upstream", "--port", str(port)]
+    with child(command, f"http://127.0.0.1:{port}/health"):
+        yield f"http://127.0.0.1:{port}"
+
+
+class Target:
+    """Where the load goes: a base URL, the model to ask for, the headers to send, and the
+    pid of the server whose CPU time per request is worth recording (if any)."""
+
+    def __init__(
+        self, base_url: str, model: str, headers: dict[str, str], pid: int | None = None
+    ) -> None:
+        parts = urlsplit(base_url)
+        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
+        self.url = base_url
+        self.request = build_request(base_url + PATH, {**CHAT_BODY, "model": model}, headers)
+        self.pid = pid
+
+    def load(self, concurrency: int, seconds: float) -> LoadResult:
+        """Run the load; for a server with a pid, also estimate its CPU seconds per request."""
+        before, began = cpu_seconds(self.pid) if self.pid else 0.0, time.perf_counter()
+        result: LoadResult = run_loop(
+            run_load(self.host, self.port, self.request, concurrency=concurrency, seconds=seconds)
+        )
+        if result.errors or not result.latencies:
+            raise RuntimeError(
+                f"{self.url}: {result.errors} errors, {len(result.latencies)} answers"
+            )
+        if self.pid:  # the share of a core it used, over the requests per second
+            busy = (cpu_seconds(self.pid) - before) / (time.perf_counter() - began)
+            result.server_cpu = busy / result.rate
+        return result
+
+
+def _runs(
+    pair: dict[str, Target], concurrency: int, seconds: float
+) -> tuple[dict[str, Block], dict[str, list[LoadResult]]]:
+    """Blocks for `interleave` that load each target, and where their results are kept."""
+    kept: dict[str, list[LoadResult]] = {name: [] for name in pair}
+
+    def block(name: str) -> Block:
+        def run() -> tuple[int, float]:
+            result = pair[name].load(concurrency, seconds)
+            kept[name].append(result)
+            return len(result.latencies), result.seconds
+
+        return run
+
+    return {name: block(name) for name in pair}, kept
+
+
+def gateway_overhead(
+    seconds: float, rounds: int, in_flight: int, say: Callable[[str], None]
+) -> list[Row]:
+    """Added latency with 1 in flight and kept throughput with `in_flight` in flight."""
+    with responder() as fast, fake_upstream() as fake:
+        upstreams = ["--upstream", f"fast={fast}", "--upstream", f"fake={fake}"]
+        with tm_server(["--no-embedded", *upstreams]) as gateway:
+            pairs = {
+                "bench responder": {
+                    "direct": Target(fast, "fast", {}),
+                    "gateway": Target(gateway.url, "fast", AUTH, gateway.pid),
+                },
+                "fake_upstream": {
+                    "direct": Target(fake, "fake", {}),
+                    "gateway": Target(gateway.url, "fake", AUTH, gateway.pid),
+                },
+            }
+            for pair in pairs.values():  # warm-up
+                for target in pair.values():
+                    target.load(in_flight, 0.3)
+            say("gateway in front of the bench responder, 1 in flight: requests/s:")
+            blocks, latency = _runs(pairs["bench responder"], 1, seconds)
+            interleave(rounds, 1, blocks, say)
+            throughput = {}
+            for upstream, pair in pairs.items():
+                say(f"gateway in front of {upstream}, {in_flight} in flight: requests/s:")
+                blocks, throughput[upstream] = _runs(pair, in_flight, seconds)
+                interleave(rounds, 1, blocks, say)
+    return [
+        _latency_row(latency),
+        *(_throughput_row(name, in_flight, runs) for name, runs in throughput.items()),
+    ]
+
+
+def _latency_row(runs: dict[str, list[LoadResult]]) -> Row:
+    ms = {}
+    for name, results in runs.items():
+        samples = [latency for result in results for latency in result.latencies]
+        ms[name] = {
+            "median": median(samples) * 1000,
+            "p99": percentile(samples, 0.99) * 1000,
+            "requests": len(samples),
+        }
+    added = ms["gateway"]["median"] - ms["direct"]["median"]
+    added_p99 = ms["gateway"]["p99"] - ms["direct"]["p99"]
+    cpu_us = _cpu_us(runs["gateway"])
+    return Row(
+        name="gateway added latency, 1 in flight",
+        measured=(
+            f"median +{added:.3f} ms, p99 +{added_p99:.3f} ms "
+            f"(direct {ms['direct']['median']:.3f} ms; gateway CPU {cpu_us:.0f} us/req)"
+        ),
+        ratio=added,
+        target="median added <= 1 ms",
+        passed=added <= 1.0,
+        details={
+            "upstream": "bench responder",
+            "latency_ms": ms,
+            "added_median_ms": added,
+            "added_p99_ms": added_p99,
+        },
+    )
+
+
+def _throughput_row(upstream: str, in_flight: int, runs: dict[str, list[LoadResult]]) -> Row:
+    rates = {name: [result.rate for result in results] for name, results in runs.items()}
+    kept = median([g / d for d, g in zip(rates["direct"], rates["gateway"], strict=True)])
+    direct, through = median(rates["direct"]), median(rates["gateway"])
+    ms = {}
+    for name, results in runs.items():
+        samples = [latency for result in results for latency in result.latencies]
+        ms[name] = {"median": median(samples) * 1000, "p99": percentile(samples, 0.99) * 1000}
+    cpu_us = _cpu_us(runs["gateway"])
+    return Row(
+        name=f"gateway req/s, {in_flight} in flight, {upstream}",
+        measured=(
+            f"gateway {through:,.0f} | direct {direct:,.0f} "
+            f"(gateway p99 {ms['gateway']['p99']:.1f} ms, CPU {cpu_us:.0f} us/req)"
+        ),
+        ratio=kept,
+        target="gateway/direct >= 0.60",
+        passed=kept >= 0.6,
+        details={
+            "upstream": upstream,
+            "requests_per_second": rates,
+            "kept": kept,
+            "latency_ms": ms,
+            "gateway_cpu_us_per_request": cpu_us,
+        },
+    )
+
+
+def _cpu_us(results: list[LoadResult]) -> float:
+    """Median CPU microseconds per request of the gateway process over the runs."""
+    return median([r.server_cpu for r in results if r.server_cpu is not None]) * 1e6
