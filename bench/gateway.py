@@ -3,8 +3,11 @@ driven by the raw asyncio load client of `bench.loadgen` in this process.
 
 Two upstreams run in their own processes behind one gateway process: the bench responder (a
 raw asyncio protocol, `bench.responder`) and the shared `tensormesh_server.testing.fake_upstream`
-(an ASGI app under uvicorn, like real OpenAI-compatible servers). Direct and gateway runs
-alternate round by round.
+(an ASGI app under uvicorn, like real OpenAI-compatible servers). Both answer at once, so
+with 16 in flight everything is CPU-bound on the 2 shared cores and the gateway's CPU per request
+decides its rate. A third upstream, the bench responder with a fixed 5 ms service time per
+completion (a timer, like a fast model server), shows the throughput kept when the upstream is
+not instant. Direct and gateway runs alternate round by round.
 """
 
 from __future__ import annotations
@@ -34,6 +37,9 @@ from .responder import run_loop
 
 PATH = "/v1/chat/completions"
 AUTH = {"authorization": f"Bearer {API_KEY}"}
+SERVICE_TIME = 0.005
+"""Seconds the third responder waits before answering each completion."""
+SERVED = f"bench responder, {SERVICE_TIME * 1000:.0f} ms service time"
 
 
 @contextmanager
@@ -41,6 +47,15 @@ def fake_upstream() -> Iterator[str]:
     """The shared fake upstream (uvicorn) in its own process; yields its base URL."""
     port = free_port()
     command = [PYTHON, "-m", "tensormesh_server.testing.fake_upstream", "--port", str(port)]
+    with child(command, f"http://127.0.0.1:{port}/health"):
+        yield f"http://127.0.0.1:{port}"
+
+
+@contextmanager
+def served_responder(delay: float) -> Iterator[str]:
+    """The bench responder answering after `delay` s, in its own process; yields its URL."""
+    port = free_port()
+    command = [PYTHON, "-m", "bench.responder", "--port", str(port), "--delay", str(delay)]
     with child(command, f"http://127.0.0.1:{port}/health"):
         yield f"http://127.0.0.1:{port}"
 
@@ -95,8 +110,9 @@ def gateway_overhead(
     seconds: float, rounds: int, in_flight: int, say: Callable[[str], None]
 ) -> list[Row]:
     """Added latency with 1 in flight and kept throughput with `in_flight` in flight."""
-    with responder() as fast, fake_upstream() as fake:
+    with responder() as fast, fake_upstream() as fake, served_responder(SERVICE_TIME) as slow:
         upstreams = ["--upstream", f"fast={fast}", "--upstream", f"fake={fake}"]
+        upstreams += ["--upstream", f"slow={slow}"]
         with tm_server(["--no-embedded", *upstreams]) as gateway:
             pairs = {
                 "bench responder": {
@@ -106,6 +122,10 @@ def gateway_overhead(
                 "fake_upstream": {
                     "direct": Target(fake, "fake", {}),
                     "gateway": Target(gateway.url, "fake", AUTH, gateway.pid),
+                },
+                SERVED: {
+                    "direct": Target(slow, "slow", {}),
+                    "gateway": Target(gateway.url, "slow", AUTH, gateway.pid),
                 },
             }
             for pair in pairs.values():  # warm-up
@@ -156,6 +176,7 @@ def _latency_row(runs: dict[str, list[LoadResult]]) -> Row:
 
 
 def _throughput_row(upstream: str, in_flight: int, runs: dict[str, list[LoadResult]]) -> Row:
+    """Requests per second kept; CPU-bound for the instant upstreams, not for SERVED."""
     rates = {name: [result.rate for result in results] for name, results in runs.items()}
     kept = median([g / d for d, g in zip(rates["direct"], rates["gateway"], strict=True)])
     direct, through = median(rates["direct"]), median(rates["gateway"])
@@ -164,8 +185,10 @@ def _throughput_row(upstream: str, in_flight: int, runs: dict[str, list[LoadResu
         samples = [latency for result in results for latency in result.latencies]
         ms[name] = {"median": median(samples) * 1000, "p99": percentile(samples, 0.99) * 1000}
     cpu_us = _cpu_us(runs["gateway"])
+    instant = upstream != SERVED
+    bound = " (instant: CPU-bound, 2 shared cores)" if instant else ""
     return Row(
-        name=f"gateway req/s, {in_flight} in flight, {upstream}",
+        name=f"gateway req/s, {in_flight} in flight, {upstream}{bound}",
         measured=(
             f"gateway {through:,.0f} | direct {direct:,.0f} "
             f"(gateway p99 {ms['gateway']['p99']:.1f} ms, CPU {cpu_us:.0f} us/req)"

@@ -5,6 +5,8 @@ with `max_tokens` chat chunks (default 16) as Server-Sent Events in HTTP chunked
 HTTP chunk per event, written at once; `GET /health` and `GET /v1/models` too. It keeps
 connections alive and caches every answer, so that per request it costs far less than the clients
 measured against it. Run it as its own process: `python -m bench.responder --port N`.
+With `--delay SECONDS`, each chat completion is answered after that service time (a timer, not
+CPU): a stand-in for a fast model server, where the gateway is not the only thing that counts.
 
 The shared `tensormesh_server.testing.fake_upstream` (uvicorn + an ASGI app) answers 2.5-3x
 fewer requests per second (e.g. 44k vs 122k with 16 in flight on the 2-core machine where this
@@ -136,8 +138,9 @@ class Answers:
 class ResponderProtocol(asyncio.Protocol):
     """HTTP/1.1 with keep-alive and pipelining; requests carry a content-length body."""
 
-    def __init__(self, answers: Answers) -> None:
+    def __init__(self, answers: Answers, delay: float = 0.0) -> None:
         self.answers = answers
+        self.delay = delay
         self.buffer = b""
         self.transport: asyncio.Transport | None = None
 
@@ -170,22 +173,29 @@ class ResponderProtocol(asyncio.Protocol):
         path = rest.partition(b" ")[0].partition(b"?")[0]
         if method == b"POST" and path == b"/v1/chat/completions":
             answer = self.answers.chat(body)
+            if self.delay:  # like `await asyncio.sleep(delay)` before answering
+                asyncio.get_running_loop().call_later(self.delay, self._write, answer)
+                return
         elif path == b"/health":
             answer = _HEALTH
         elif path == b"/v1/models":
             answer = _MODELS
         else:
             answer = _NOT_FOUND
+        self._write(answer)
+
+    def _write(self, answer: bytes) -> None:
         assert self.transport is not None
-        self.transport.write(answer)
+        if not self.transport.is_closing():
+            self.transport.write(answer)
 
 
-async def serve(host: str, port: int) -> None:
-    """Serve until cancelled."""
+async def serve(host: str, port: int, delay: float = 0.0) -> None:
+    """Serve until cancelled; chat completions are answered after `delay` seconds."""
     loop = asyncio.get_running_loop()
     answers = Answers()
     server = await loop.create_server(
-        lambda: ResponderProtocol(answers), host, port, backlog=1024, reuse_address=True
+        lambda: ResponderProtocol(answers, delay), host, port, backlog=1024, reuse_address=True
     )
     async with server:
         await server.serve_forever()
@@ -204,9 +214,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--delay", type=float, default=0.0, help="service time per completion")
     args = parser.parse_args()
     with contextlib.suppress(KeyboardInterrupt):
-        run_loop(serve(args.host, args.port))
+        run_loop(serve(args.host, args.port, args.delay))
 
 
 if __name__ == "__main__":

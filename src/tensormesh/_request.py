@@ -100,6 +100,12 @@ def _timeout_dict(seconds: float) -> tuple[tuple[str, float | None], ...]:
     return tuple(httpx2.Timeout(seconds).as_dict().items())
 
 
+@functools.lru_cache(maxsize=256)
+def _url(base_url: str, path: str) -> httpx2.URL:
+    """The parsed URL of `path` under `base_url` (parsed once per pair; URLs are immutable)."""
+    return httpx2.URL(base_url + path)
+
+
 def new_request_id() -> str:
     return os.urandom(12).hex()
 
@@ -147,7 +153,7 @@ def build_request(
     try:
         request = httpx2.Request(
             method,
-            surface.base_url + path,
+            _url(surface.base_url, path),
             params=query,
             headers=headers,
             content=content,
