@@ -25,6 +25,8 @@ export TM_DATA_HOME="$demo_home/data" TM_CONFIG_HOME="$demo_home/config"
 printf '%s\n' "demo-password-$RANDOM$RANDOM" |
   .venv/bin/tm server users create demo@example.com --name "Demo User" --password-stdin >&2
 api_key="$(.venv/bin/tm server api-keys create --user demo@example.com --name demo)"
+# Inference is billed: give the user some credit (a CREDIT transaction in the ledger).
+.venv/bin/tm server billing credit demo@example.com 5.00 >&2
 
 .venv/bin/tm server up --serverless-port "$serverless_port" --controlplane-port "$controlplane_port" \
   >"$demo_home/server.log" 2>&1 &
