@@ -12,9 +12,11 @@ from typing import Any
 
 from . import responses_api, sse
 from .asgi import EVENT_STREAM, Receive, Request, Scope, Send, cancel_on_disconnect
-from .auth import KeyVerifier, authenticate
+from .auth import Caller, KeyVerifier, authenticate
 from .engines.base import Engine, Route
 from .errors import APIError
+from .metering import Metering, UsageTally
+from .metering.requests import abandoned_prompt_tokens, usage_record
 from .metrics import Metrics
 from .validation import (
     require_model,
@@ -40,9 +42,11 @@ class ServerlessApp:
         verifier: KeyVerifier,
         version: str,
         metrics: Metrics | None = None,
+        metering: Metering | None = None,
     ) -> None:
         self.engines = dict(engines)
         self.verifier = verifier
+        self.metering = metering
         self.metrics = metrics or Metrics()
         self._version = json.dumps({"version": version}).encode()
         self._models = json.dumps(
@@ -92,6 +96,13 @@ class ServerlessApp:
                     APIError(500, "internal server error", type="server_error")
                 )
 
+    def set_engines(self, engines: Mapping[str, Engine]) -> None:
+        """Serve this model set from now on (requests already running keep their engine)."""
+        self.engines = dict(engines)
+        self._models = json.dumps(
+            {"object": "list", "data": [e.info.to_json() for e in self.engines.values()]}
+        ).encode()
+
     # -- helpers -------------------------------------------------------------------------------
 
     def engine_for(self, model: str) -> Engine:
@@ -116,19 +127,28 @@ class ServerlessApp:
         request: Request,
         route_name: str,
         validate: Callable[[dict[str, Any]], None],
-        run: Callable[[Request, Engine, dict[str, Any]], Awaitable[dict[str, Any] | None]],
+        run: Callable[
+            [Request, Engine, dict[str, Any], UsageTally], Awaitable[dict[str, Any] | None]
+        ],
     ) -> None:
-        """Auth, parse, validate, then `run` with metrics and disconnect handling around it."""
+        """Auth, parse, validate, check the balance, then `run` with metrics, metering and
+        disconnect handling around it."""
         began = time.perf_counter()
         model = "-"
+        caller: Caller | None = None
+        tally = UsageTally(began)
         try:
-            body = await self._authorized_body(request)
+            caller = await authenticate(self.verifier, request.authorization)
+            body = await request.json_object()
             model = require_model(body)
             engine = self.engine_for(model)
             validate(body)
+            if self.metering is not None:
+                await self.metering.gate.check(caller.user_id)
         except APIError as error:
             label = model if model in self.engines else "-"  # no label per unknown name
             self.metrics.record(route_name, label, error.status, time.perf_counter() - began)
+            self._meter(request, caller, model, route_name, error.status, tally)
             raise
         metrics = self.metrics
         metrics.started(model)
@@ -138,19 +158,45 @@ class ServerlessApp:
 
             async def work() -> None:
                 nonlocal usage, status
-                usage = await run(request, engine, body)
+                usage = await run(request, engine, body, tally)
                 status = 200
 
             await cancel_on_disconnect(request, work())
         except APIError as error:
             status = error.status
             raise
+        except asyncio.CancelledError:
+            status = 503  # cancelled at the shutdown deadline (a disconnect returns normally)
+            raise
         except Exception:
             status = 500
             raise
         finally:
             metrics.finished(route_name, model, status, time.perf_counter() - began)
+            self._meter(request, caller, model, route_name, status, tally, engine, body)
         metrics.add_usage(model, usage)
+
+    def _meter(
+        self,
+        request: Request,
+        caller: Caller | None,
+        model: str,
+        route_name: str,
+        status: int,
+        tally: UsageTally,
+        engine: Engine | None = None,
+        body: dict[str, Any] | None = None,
+    ) -> None:
+        """Hand the request's record to the meter (an in-memory append)."""
+        if self.metering is None or caller is None:
+            return
+        stream = bool(body and body.get("stream"))
+        record = usage_record(request.request_id, caller, model, route_name, status, tally, stream)
+        if record.abandoned and tally.usage is None and engine is not None and body is not None:
+            prompt = abandoned_prompt_tokens(engine, route_name, body, record)
+            self.metering.meter.add_later(prompt)
+            return
+        self.metering.meter.add(record)
 
     # -- generation routes -----------------------------------------------------------------------
 
@@ -167,55 +213,68 @@ class ServerlessApp:
         await self._generate(request, "responses", validate_responses, self._run_responses)
 
     async def _forward_chat(
-        self, request: Request, engine: Engine, body: dict[str, Any]
+        self, request: Request, engine: Engine, body: dict[str, Any], tally: UsageTally
     ) -> dict[str, Any] | None:
-        return await self._forward(request, engine, "chat/completions", body)
+        return await self._forward(request, engine, "chat/completions", body, tally)
 
     async def _forward_completion(
-        self, request: Request, engine: Engine, body: dict[str, Any]
+        self, request: Request, engine: Engine, body: dict[str, Any], tally: UsageTally
     ) -> dict[str, Any] | None:
-        return await self._forward(request, engine, "completions", body)
+        return await self._forward(request, engine, "completions", body, tally)
 
     async def _forward(
-        self, request: Request, engine: Engine, route: Route, body: dict[str, Any]
+        self,
+        request: Request,
+        engine: Engine,
+        route: Route,
+        body: dict[str, Any],
+        tally: UsageTally,
     ) -> dict[str, Any] | None:
-        """Relay an engine's answer; streams go through byte for byte. Returns the usage."""
+        """Relay an engine's answer; stream events go through as they are, except the usage
+        chunk the client did not ask for (the tally keeps it). Returns the usage."""
         if not body.get("stream"):
             generation = await engine.generate(route, body, request.request_id)
+            tally.seen(generation.content)
             await request.respond(200, generation.content)
-            return _usage_of(generation.content)
-        observer = sse.UsageObserver()
+            return tally.usage
         try:
-            async with engine.stream(route, body, request.request_id) as chunks:
+            async with engine.stream(
+                route, tally.ask_for_usage(body), request.request_id
+            ) as chunks:
                 await request.start(200, EVENT_STREAM, _SSE_HEADERS)
                 async for chunk in chunks:
-                    observer.feed(chunk)
-                    await request.chunk(chunk)
+                    relayed = tally.relay(chunk)
+                    if relayed:
+                        await request.chunk(relayed)
+                rest = tally.rest()
+                if rest:
+                    await request.chunk(rest)
         except APIError as error:
             if not request.started:
                 raise
             await request.chunk(sse.error_event(error))
         await request.end()
-        return observer.usage
+        return tally.usage
 
     async def _run_responses(
-        self, request: Request, engine: Engine, body: dict[str, Any]
+        self, request: Request, engine: Engine, body: dict[str, Any], tally: UsageTally
     ) -> dict[str, Any] | None:
         builder = responses_api.ResponseBuilder(body, engine.info.id)
         chat = responses_api.to_chat(body)
         if not body.get("stream"):
             chat["stream"] = False
             generation = await engine.generate("chat/completions", chat, request.request_id)
+            tally.seen(generation.content)
             answer = json.loads(generation.content)
             response = builder.from_chat(answer)
             await request.respond_json(200, response)
-            return _usage_of(generation.content)
+            return tally.usage
         chat["stream"] = True
         chat["stream_options"] = {"include_usage": True}
         try:
             async with engine.stream("chat/completions", chat, request.request_id) as chunks:
                 await request.start(200, EVENT_STREAM, _SSE_HEADERS)
-                async for event in responses_api.stream_events(builder, chunks):
+                async for event in responses_api.stream_events(builder, tally.watch(chunks)):
                     await request.chunk(event)
         except APIError as error:
             if not request.started:
@@ -278,15 +337,6 @@ async def _end_on_shutdown(request: Request) -> None:
         elif not request.finished:
             await request.chunk(sse.error_event(error))
             await request.end()
-
-
-def _usage_of(content: bytes) -> dict[str, Any] | None:
-    try:
-        answer = json.loads(content)
-    except ValueError:
-        return None
-    usage = answer.get("usage") if isinstance(answer, dict) else None
-    return usage if isinstance(usage, dict) else None
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:

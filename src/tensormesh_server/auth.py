@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Protocol
 
 from .errors import APIError
@@ -21,11 +22,23 @@ _CP_TOKEN = (
 )
 
 
+@dataclass(frozen=True)
+class Caller:
+    """Who sent a request: the key's id and its user (None for the operator's static keys)."""
+
+    key_id: str
+    user_id: str | None = None
+
+
 class KeyVerifier(Protocol):
     """Decides whether a presented inference key may call the serverless surface."""
 
     async def verify(self, key: str) -> bool:
         """True when `key` is a valid inference API key."""
+        ...
+
+    async def identify(self, key: str) -> Caller | None:
+        """The caller of a valid `key`, else None."""
         ...
 
 
@@ -41,11 +54,15 @@ class StaticKeyVerifier:
 
     async def verify(self, key: str) -> bool:
         """True when `key` matches one of the configured keys."""
+        return await self.identify(key) is not None
+
+    async def identify(self, key: str) -> Caller | None:
+        """A caller without a user (`static:` + the digest's start) when `key` matches."""
         presented = _digest(key)
         found = False
         for digest in self._digests:
             found |= hmac.compare_digest(presented, digest)
-        return found
+        return Caller("static:" + presented.hex()[:12]) if found else None
 
 
 def bearer_token(authorization: str | None) -> str | None:
@@ -59,13 +76,14 @@ def bearer_token(authorization: str | None) -> str | None:
     return token
 
 
-async def authenticate(verifier: KeyVerifier, authorization: str | None) -> None:
-    """Raise a 401 APIError unless the header carries a valid inference key."""
+async def authenticate(verifier: KeyVerifier, authorization: str | None) -> Caller:
+    """The caller, or a 401 APIError unless the header carries a valid inference key."""
     token = bearer_token(authorization)
     if token is None:
         raise APIError(401, _NEEDS_KEY, type="authentication_error", code="missing_api_key")
-    if await verifier.verify(token):
-        return
+    caller = await verifier.identify(token)
+    if caller is not None:
+        return caller
     if looks_like_control_plane_token(token):
         raise APIError(401, _CP_TOKEN, type="authentication_error", code="wrong_credential")
     raise APIError(401, _WRONG_KEY, type="authentication_error", code="invalid_api_key")

@@ -27,7 +27,10 @@ from .controlplane.runtime import build_app as build_controlplane
 from .controlplane.runtime import prepare_database
 from .engines import Engine, EngineStartError, build_engines
 from .engines.upstream import make_transport
+from .metering import MeteringSettings, database_metering
 from .models_config import SettingsError
+from .registry import ModelRegistry
+from .registry.sharing import share_gateway_metrics
 from .settings import ENV_API_KEYS, ServerSettings
 from .store.database import Database, DatabaseError
 
@@ -121,15 +124,23 @@ async def serve(
     transport = make_transport()
     engines = build_engines(settings.models, transport)
     database_keys = DatabaseKeyVerifier(db)
+    metering = database_metering(db, MeteringSettings.from_env())
+    registry = ModelRegistry(engines, db if "serverless" in sockets else None, transport)
     try:
         await asyncio.gather(*(engine.start() for engine in engines.values()))
         surfaces: list[tuple[str, ASGIApp, socket.socket]] = []
         if "serverless" in sockets:
             verifier = _key_verifier(settings, database_keys)
-            app = ServerlessApp(engines, verifier, __version__)
+            app = ServerlessApp(registry.engines, verifier, __version__, registry.metrics, metering)
+            metering.start()
+            registry.subscribe(app.set_engines)
+            await registry.start()
             surfaces.append(("serverless inference API", app, sockets["serverless"]))
         if "controlplane" in sockets and controlplane is not None:
             surfaces.append(("control plane", controlplane, sockets["controlplane"]))
+            share_gateway_metrics(
+                controlplane, registry.metrics if "serverless" in sockets else None
+            )
         servers = [(_uvicorn(app, settings), name, sock) for name, app, sock in surfaces]
         _handle_signals([server for server, _, _ in servers])
         for _, name, sock in servers:
@@ -139,6 +150,8 @@ async def serve(
         await asyncio.gather(*(server.serve(sockets=[sock]) for server, _, sock in servers))
         logger.info("stopped")
     finally:
+        await metering.aclose()  # writes every request record left
+        await registry.aclose()
         await database_keys.aclose()
         await _stop_engines(engines)
         await transport.aclose()
@@ -197,7 +210,12 @@ def run(settings: ServerSettings) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 1
         try:
-            controlplane = build_controlplane(db) if "controlplane" in sockets else None
+            static_models = tuple(model.id for model in settings.models)
+            controlplane = (
+                build_controlplane(db, static_models=static_models)
+                if "controlplane" in sockets
+                else None
+            )
             _run(serve(settings, sockets, db, controlplane))
         except EngineStartError as exc:
             print(f"error: {exc}", file=sys.stderr)

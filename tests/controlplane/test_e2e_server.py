@@ -39,6 +39,7 @@ def upstream() -> Iterator[str]:
 def server_env(fresh_database_url: str, tmp_path: Path) -> dict[str, str]:
     """The environment of the server and of the operator commands (one database)."""
     env = {"TM_DATA_HOME": str(tmp_path / "data"), "TENSORMESH_ADMIN_EMAIL": "root@example.com"}
+    env["TENSORMESH_BILLING_ENFORCE"] = "0"  # new users have no credit; billing is tested apart
     if not fresh_database_url.startswith("sqlite"):
         env["TENSORMESH_DATABASE_URL"] = fresh_database_url
     return env

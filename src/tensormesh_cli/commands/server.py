@@ -251,6 +251,30 @@ def api_keys_create(email: str, name: str, expires_in: float | None) -> None:
     click.echo(secret)
 
 
+@server.group("billing")
+def billing_group() -> None:
+    """Credit users' balances (on the database directly)."""
+
+
+@billing_group.command("credit")
+@click.argument("email")
+@click.argument("amount")
+@click.option("--refund", is_flag=True, help="Record it as a REFUND (default: a CREDIT).")
+def billing_credit(email: str, amount: str, refund: bool) -> None:
+    """Add AMOUNT (e.g. 5.00 or "5 USD") to the balance of the user with EMAIL."""
+    from tensormesh.types.money import Money
+    from tensormesh_server.controlplane.services.billing import operator_credit
+
+    try:
+        credit = Money.parse(amount)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="AMOUNT") from None
+    with _database() as db:
+        balance = operator_credit(db, email, credit, refund=refund)
+    done = "refunded" if refund else "credited"
+    click.echo(f"{done} {credit} to {email}; balance now {balance}", err=True)
+
+
 @server.group("db")
 def db_group() -> None:
     """The platform's database."""

@@ -22,6 +22,9 @@ from . import openapi
 from .context import ControlPlaneContext
 from .errors import CPError
 from .routes import api_keys, auth, login_page, users
+from .routes import operations as operations_routes
+from .routes.admin_billing import routes as admin_billing_routes
+from .routes.billing import routes as billing_routes
 
 logger = logging.getLogger("tensormesh_server.controlplane")
 
@@ -83,6 +86,9 @@ class ControlPlaneApp:
                 *login_page.routes,
                 *api_keys.routes,
                 *users.routes,
+                *operations_routes.routes,
+                *billing_routes,
+                *admin_billing_routes,
                 Route("/openapi.json", _openapi, methods=["GET"]),
                 Route("/version", _version, methods=["GET"]),
             ],

@@ -28,6 +28,7 @@ class ControlPlaneContext:
     config: ControlPlaneConfig = field(default_factory=ControlPlaneConfig)
     clock: Clock = utc_now
     monotonic: Callable[[], float] = time.monotonic
+    static_models: tuple[str, ...] = ()  # models served from flags / models file
     sign_in_limiter: RateLimiter = field(init=False)
     exchange_limiter: RateLimiter = field(init=False)
     start_limiter: RateLimiter = field(init=False)

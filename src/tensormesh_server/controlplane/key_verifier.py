@@ -20,7 +20,7 @@ from datetime import datetime
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from tensormesh_server.auth import KeyVerifier
+from tensormesh_server.auth import Caller, KeyVerifier
 from tensormesh_server.errors import APIError
 from tensormesh_server.security.credentials import digest, looks_like_api_key
 from tensormesh_server.store.database import Database
@@ -64,8 +64,12 @@ class DatabaseKeyVerifier:
 
     async def verify(self, key: str) -> bool:
         """True when `key` is a live database key (at most one lookup per key per `ttl`)."""
+        return await self.identify(key) is not None
+
+    async def identify(self, key: str) -> Caller | None:
+        """The key and its user when `key` is a live database key."""
         if not looks_like_api_key(key):
-            return False
+            return None
         key_hash = digest(key)
         entry = self._cache.get(key_hash)
         if entry is None or entry.fetched + self.ttl <= self._monotonic():
@@ -82,14 +86,14 @@ class DatabaseKeyVerifier:
                 ) from None
         grant = entry.grant
         if grant is None:
-            return False
+            return None
         now = self._clock()
         if grant.expires_at is not None and grant.expires_at <= now:
-            return False
+            return None
         self._last_used[grant.key_id] = now
         if self._flusher is None:
             self._flusher = asyncio.get_running_loop().create_task(self._flush_forever())
-        return True
+        return Caller(grant.key_id, grant.user_id)
 
     async def _lookup(self, key_hash: str) -> _Entry:
         pending = self._inflight.get(key_hash)
@@ -154,7 +158,12 @@ class AnyKeyVerifier:
 
     async def verify(self, key: str) -> bool:
         """True when one of the verifiers accepts `key`."""
+        return await self.identify(key) is not None
+
+    async def identify(self, key: str) -> Caller | None:
+        """The caller according to the first verifier that accepts `key`."""
         for verifier in self.verifiers:
-            if await verifier.verify(key):
-                return True
-        return False
+            caller = await verifier.identify(key)
+            if caller is not None:
+                return caller
+        return None

@@ -182,8 +182,12 @@ def _operation(op: Operation) -> dict[str, Any]:
 
 def document(version: str) -> dict[str, Any]:
     """The whole OpenAPI document."""
+    from .openapi_billing import OPERATIONS as BILLING_ROUTES
+    from .openapi_operations import OPERATIONS as OPERATIONS_ROUTES
+
+    every = (*OPERATIONS, *OPERATIONS_ROUTES, *BILLING_ROUTES)
     models: set[type[BaseModel]] = {ErrorBody}
-    for op in OPERATIONS:
+    for op in every:
         models.update(m for m in (op.reply, op.body) if m is not None)
     _, schemas = models_json_schema(
         [(model, "validation") for model in sorted(models, key=lambda m: m.__name__)],
@@ -191,7 +195,7 @@ def document(version: str) -> dict[str, Any]:
         by_alias=True,
     )
     paths: dict[str, dict[str, Any]] = {}
-    for op in OPERATIONS:
+    for op in every:
         paths.setdefault(op.path, {})[op.method] = _operation(op)
     return {
         "openapi": "3.1.0",

@@ -60,6 +60,9 @@ def config_from_env(env: Mapping[str, str] = os.environ) -> ControlPlaneConfig:
     )
 
 
-def build_app(db: Database, env: Mapping[str, str] = os.environ) -> ControlPlaneApp:
-    """The Control Plane app over a prepared database."""
-    return create_app(ControlPlaneContext(db, config_from_env(env)))
+def build_app(
+    db: Database, env: Mapping[str, str] = os.environ, static_models: tuple[str, ...] = ()
+) -> ControlPlaneApp:
+    """The Control Plane app over a prepared database (`static_models`: the ids of the models
+    served from flags or a models file)."""
+    return create_app(ControlPlaneContext(db, config_from_env(env), static_models=static_models))

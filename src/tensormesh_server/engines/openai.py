@@ -37,6 +37,11 @@ class OpenAICompatibleEngine(Engine):
             raise APIError(503, f"model {self.info.id} is not running", type="service_unavailable")
         return self._pool
 
+    @property
+    def replicas(self) -> ReplicaPool | None:
+        """The replica pool, or None while the engine is not running."""
+        return self._pool
+
     async def start(self) -> None:
         """Learn `max_model_len` from the upstream's model list when not configured."""
         if self.info.max_model_len is not None or self._pool is None:
@@ -77,14 +82,15 @@ class OpenAICompatibleEngine(Engine):
         self, route: Route, body: dict[str, Any], request_id: str | None
     ) -> AsyncIterator[AsyncIterator[bytes]]:
         """POST /v1/<route> with stream=true; yield the body's raw chunks as they arrive."""
-        async with self.pool.open(
-            "POST", f"/v1/{route}", self._payload(body), request_id
-        ) as response:
+        async with self.pool.stream("POST", f"/v1/{route}", self._payload(body), request_id) as (
+            response,
+            chunks,
+        ):
             if response.status_code != 200:
                 raise upstream_error(
                     response.status_code, await response.aread(), str(response.url)
                 )
-            yield response.aiter_raw()
+            yield chunks
 
     async def tokenize(self, body: dict[str, Any], request_id: str | None) -> dict[str, Any]:
         """Forward to the upstream's vLLM-style /tokenize."""

@@ -16,19 +16,28 @@ from tensormesh_server.errors import APIError, upstream_unavailable
 RETRY_AFTER_FAILURE_SECONDS = 5.0
 """A replica that refused a connection is tried last for this long."""
 
+FAILOVER_STATUSES = frozenset({502, 503})
+"""Answers after which a request goes to another replica (when one remains)."""
+
 _TIMEOUTS = {"connect": 5.0, "read": 600.0, "write": 60.0, "pool": 60.0}
 _LIMITS = httpx2.Limits(max_connections=512, max_keepalive_connections=128, keepalive_expiry=30.0)
 
 
 class Replica:
-    """One upstream base URL and its load."""
+    """One upstream base URL, its load, and its health.
 
-    __slots__ = ("_urls", "failed_at", "in_flight", "url")
+    `failed_at`: the last refused connection (the replica is tried last for a while after);
+    `down`/`reason`: set by a health monitor (registry.health) until a check passes again.
+    """
+
+    __slots__ = ("_urls", "down", "failed_at", "in_flight", "reason", "url")
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.in_flight = 0
         self.failed_at = -1e9
+        self.down = False
+        self.reason = ""
         self._urls: dict[str, httpx2.URL] = {}
 
     def url_for(self, path: str) -> httpx2.URL:
@@ -39,17 +48,27 @@ class Replica:
         return url
 
     def healthy(self, now: float) -> bool:
-        """False for a short while after a connection failure."""
-        return now - self.failed_at >= RETRY_AFTER_FAILURE_SECONDS
+        """False while marked down, and for a short while after a connection failure."""
+        return not self.down and now - self.failed_at >= RETRY_AFTER_FAILURE_SECONDS
 
 
-def make_transport() -> httpx2.AsyncHTTPTransport:
+def make_transport() -> httpx2.AsyncBaseTransport:
     """The connection pool shared by every engine of one server.
 
-    The gateway sends fully formed requests through httpx2's transport directly: the client
-    layer (URL merging, cookies, auth and redirect handling) costs time and does nothing here.
+    The gateway sends fully formed requests through a transport directly: the client layer
+    (URL merging, cookies, auth and redirect handling) costs time and does nothing here.
+    `http://` upstreams go through the lean HTTP/1.1 transport of `http11`; `https://` ones
+    through httpx2's own transport.
     """
-    return httpx2.AsyncHTTPTransport(limits=_LIMITS, retries=0)
+    from .http11 import HTTP11Transport
+
+    tls = httpx2.AsyncHTTPTransport(limits=_LIMITS, retries=0)
+    return HTTP11Transport(
+        max_connections=_LIMITS.max_connections or 512,
+        max_idle_per_origin=_LIMITS.max_keepalive_connections or 128,
+        keepalive_expiry=_LIMITS.keepalive_expiry or 30.0,
+        fallback=tls,
+    )
 
 
 def upstream_error(status: int, content: bytes, url: str) -> APIError:
@@ -120,7 +139,38 @@ class ReplicaPool:
         turn = next(self._turn)
         count = len(self.replicas)
         order = [self.replicas[(turn + i) % count] for i in range(count)]
-        return sorted(order, key=lambda r: (not r.healthy(now), r.in_flight))
+        return sorted(order, key=lambda r: (r.down, not r.healthy(now), r.in_flight))
+
+    async def _send(
+        self, replica: Replica, method: str, path: str, body: bytes | None, request_id: str | None
+    ) -> httpx2.Response | str:
+        """The response (body not read yet), or why to try another replica: the request
+        never reached a working server, so nothing was generated and nothing was sent."""
+        request = self._request(method, replica, path, body, request_id)
+        try:
+            response = await self.transport.handle_async_request(request)
+        except httpx2.ConnectTimeout as exc:
+            return self._failed(replica, exc)
+        except httpx2.TimeoutException as exc:
+            raise _timed_out(replica) from exc
+        except httpx2.TransportError as exc:  # refused, reset, closed before the headers
+            return self._failed(replica, exc)
+        response.request = request
+        return response
+
+    @staticmethod
+    def _failed(replica: Replica, exc: Exception) -> str:
+        replica.failed_at = time.monotonic()
+        return f"{replica.url} ({_reason(exc)})"
+
+    @staticmethod
+    async def _refused(response: httpx2.Response, replica: Replica, last: bool) -> str | None:
+        """Why to fail over on this answer (a 502/503 while other replicas remain), or None."""
+        if last or response.status_code not in FAILOVER_STATUSES:
+            return None
+        await response.aclose()
+        replica.failed_at = time.monotonic()
+        return f"{replica.url} (HTTP {response.status_code})"
 
     @asynccontextmanager
     async def open(
@@ -128,36 +178,65 @@ class ReplicaPool:
     ) -> AsyncIterator[httpx2.Response]:
         """Send a request and yield the streamed response (the body is not read yet).
 
-        Connection failures move on to the next replica; when all fail, a 503 APIError.
+        Until a response is yielded, failures move on to the next replica; when all fail, a
+        503 APIError. Once yielded, a transport error is a 502 APIError.
         """
+        async with self._open(method, path, body, request_id, prime=False) as (response, _):
+            yield response
+
+    @asynccontextmanager
+    async def stream(
+        self, method: str, path: str, body: bytes | None, request_id: str | None = None
+    ) -> AsyncIterator[tuple[httpx2.Response, AsyncIterator[bytes]]]:
+        """Like `open`, but a 200 answer is yielded only once its first bytes arrived, with
+        an iterator of all its bytes: a replica that fails before that (nothing was streamed
+        to the client yet) is replaced by the next one."""
+        async with self._open(method, path, body, request_id, prime=True) as opened:
+            yield opened
+
+    @asynccontextmanager
+    async def _open(
+        self, method: str, path: str, body: bytes | None, request_id: str | None, *, prime: bool
+    ) -> AsyncIterator[tuple[httpx2.Response, AsyncIterator[bytes]]]:
         failures: list[str] = []
-        for replica in self.candidates():
-            request = self._request(method, replica, path, body, request_id)
+        candidates = self.candidates()
+        for number, replica in enumerate(candidates, 1):
+            last = number == len(candidates)
             replica.in_flight += 1
             try:
-                try:
-                    response = await self.transport.handle_async_request(request)
-                    response.request = request
-                except (httpx2.ConnectError, httpx2.ConnectTimeout) as exc:
-                    replica.failed_at = time.monotonic()
-                    failures.append(f"{replica.url} ({_reason(exc)})")
+                outcome = await self._send(replica, method, path, body, request_id)
+                if isinstance(outcome, str):
+                    failures.append(outcome)
                     continue
+                refused = await self._refused(outcome, replica, last)
+                if refused is not None:
+                    failures.append(refused)
+                    continue
+                chunks: AsyncIterator[bytes] = outcome.aiter_raw()
+                if prime and outcome.status_code == 200:
+                    try:
+                        chunks = _prepend(await anext(chunks, b""), chunks)
+                    except httpx2.TimeoutException as exc:
+                        await outcome.aclose()
+                        raise _timed_out(replica) from exc
+                    except httpx2.TransportError as exc:  # died before streaming anything
+                        await outcome.aclose()
+                        failures.append(self._failed(replica, exc))
+                        continue
                 try:
-                    yield response
+                    yield outcome, chunks
+                except httpx2.TimeoutException as exc:
+                    raise _timed_out(replica) from exc
+                except httpx2.TransportError as exc:
+                    raise APIError(
+                        502,
+                        f"upstream {replica.url} failed: {_reason(exc)}",
+                        type="upstream_error",
+                        code="upstream_error",
+                    ) from exc
                 finally:
-                    await response.aclose()
+                    await outcome.aclose()
                 return
-            except httpx2.TimeoutException as exc:
-                raise APIError(
-                    504, f"upstream {replica.url} timed out", type="upstream_error", code="timeout"
-                ) from exc
-            except httpx2.TransportError as exc:
-                raise APIError(
-                    502,
-                    f"upstream {replica.url} failed: {_reason(exc)}",
-                    type="upstream_error",
-                    code="upstream_error",
-                ) from exc
             finally:
                 replica.in_flight -= 1
         raise upstream_unavailable("no upstream replica is reachable: " + "; ".join(failures))
@@ -165,26 +244,66 @@ class ReplicaPool:
     async def request(
         self, method: str, path: str, body: bytes | None, request_id: str | None = None
     ) -> tuple[int, bytes]:
-        """Send a request and read the whole answer."""
-        async with self.open(method, path, body, request_id) as response:
-            return response.status_code, await response.aread()
+        """Send a request and read the whole answer; a replica that fails before the answer is
+        complete is replaced by the next one (nothing reached the client yet)."""
+        failures: list[str] = []
+        candidates = self.candidates()
+        for number, replica in enumerate(candidates, 1):
+            replica.in_flight += 1
+            try:
+                outcome = await self._send(replica, method, path, body, request_id)
+                if isinstance(outcome, str):
+                    failures.append(outcome)
+                    continue
+                refused = await self._refused(outcome, replica, number == len(candidates))
+                if refused is not None:
+                    failures.append(refused)
+                    continue
+                try:
+                    return outcome.status_code, await outcome.aread()
+                except httpx2.TimeoutException as exc:
+                    raise _timed_out(replica) from exc
+                except httpx2.TransportError as exc:
+                    failures.append(self._failed(replica, exc))
+                finally:
+                    await outcome.aclose()
+            finally:
+                replica.in_flight -= 1
+        raise upstream_unavailable("no upstream replica is reachable: " + "; ".join(failures))
+
+    async def probe(self, replica: Replica, path: str, timeout: float = 2.0) -> str | None:
+        """None when `replica` answers `path` below 500 within `timeout`, else why not."""
+        timeouts = dict.fromkeys(_TIMEOUTS, timeout)
+        request = self._request("GET", replica, path, None, None, timeouts)
+        try:
+            response = await self.transport.handle_async_request(request)
+            await response.aclose()
+        except httpx2.HTTPError as exc:
+            return f"{replica.url} unreachable ({_reason(exc)})"
+        if response.status_code >= 500:
+            return f"{replica.url} answered HTTP {response.status_code}"
+        return None
 
     async def check(self, path: str, timeout: float = 2.0) -> str | None:
         """None when some replica answers `path` below 500, else why none does."""
         problems: list[str] = []
         for replica in self.replicas:
-            timeouts = dict.fromkeys(_TIMEOUTS, timeout)
-            request = self._request("GET", replica, path, None, None, timeouts)
-            try:
-                response = await self.transport.handle_async_request(request)
-                await response.aclose()
-            except httpx2.HTTPError as exc:
-                problems.append(f"{replica.url} unreachable ({_reason(exc)})")
-                continue
-            if response.status_code < 500:
+            problem = await self.probe(replica, path, timeout)
+            if problem is None:
                 return None
-            problems.append(f"{replica.url} answered HTTP {response.status_code}")
+            problems.append(problem)
         return "; ".join(problems)
+
+
+async def _prepend(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    if first:
+        yield first
+    async for chunk in rest:
+        yield chunk
+
+
+def _timed_out(replica: Replica) -> APIError:
+    return APIError(504, f"upstream {replica.url} timed out", type="upstream_error", code="timeout")
 
 
 def _reason(exc: Exception) -> str:

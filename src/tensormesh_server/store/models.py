@@ -155,3 +155,7 @@ class Activity(Base):
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
     occurred_at: Mapped[datetime]
     recorded_at: Mapped[datetime]
+
+
+from . import billing_models as billing_models  # noqa: E402  (registers the billing tables)
+from . import operations_models as operations_models  # noqa: E402  (operations tables)

@@ -77,6 +77,9 @@ class Deployment(ControlPlaneModel):
     created_at: Timestamp | None = None
     updated_at: Timestamp | None = None
     user_id: str | None = None
+    engine: Engine | str | None = None
+    upstream_urls: list[str] = Field(default_factory=list)
+    max_model_len: int | None = None
 
 
 class DeploymentList(NumberedPageFields):
@@ -120,6 +123,8 @@ class ModelNameValidation(ControlPlaneModel):
     """`{isValid}`: whether a model name may be deployed."""
 
     is_valid: bool = False
+    reason: str | None = None
+    """Why the name cannot be used (this server's addition)."""
 
 
 class DeploymentListParams(RequestOptions, total=False):

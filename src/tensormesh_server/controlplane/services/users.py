@@ -104,6 +104,9 @@ def create_user(
         description=f"created user {address} ({role})",
         metadata={"email": address, "role": role, "passwordSet": password is not None},
     )
+    from .billing import grant_signup_credit  # billing builds on users
+
+    grant_signup_credit(session, user, now=now)
     return user
 
 
