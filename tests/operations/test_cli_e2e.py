@@ -294,3 +294,56 @@ def test_completion_scripts_work(shell: str, tmp_path: Path) -> None:
         checked = subprocess.run(["bash", "-n", str(script)], capture_output=True, check=False)
         assert checked.returncode == 0, checked.stderr
     assert "tm" in result.stdout
+
+
+def test_logs_follow_prints_only_new_lines_until_interrupted(admin: Tm) -> None:
+    """`tm logs -f` as a real process: the existing lines once, then each new line once as
+    requests arrive, and Ctrl-C ends it with one line and exit 130."""
+    import signal
+    import sys
+    import threading
+    import time
+
+    with replicas("follow") as (replica,):
+        name = f"follow-{next(_counter)}"
+        deployed = admin.json(
+            "models", "deploy", "--name", name, "--engine", "openai",
+            "--upstream-url", replica.url, "--wait", "--wait-timeout", "20",
+        )  # fmt: skip
+        model_id = deployed["model_id"]
+        wait_for(lambda: bool(_served(admin, name)), 10.0, "the model on the gateway")
+        follow = subprocess.Popen(
+            [sys.executable, "-m", "tensormesh_cli", "logs", model_id, "-f", "--interval", "0.2"],
+            env={**os.environ, **admin.env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        seen: list[str] = []
+        reader = threading.Thread(target=lambda: seen.extend(iter(follow.stdout.readline, "")))  # type: ignore[union-attr]
+        reader.start()
+        try:
+            wait_for(lambda: any("serving" in line for line in seen), 15.0, "the first lines")
+            served_before = sum("POST /v1/chat/completions 200" in line for line in seen)
+            for _ in range(3):
+                assert _served(admin, name)
+            wait_for(
+                lambda: (
+                    sum("POST /v1/chat/completions 200" in line for line in seen)
+                    >= served_before + 3
+                ),
+                15.0,
+                "three new request lines",
+            )
+            time.sleep(1.0)  # several more polls: nothing may be printed twice
+            assert sum("POST /v1/chat/completions 200" in line for line in seen) == (
+                served_before + 3
+            )
+        finally:
+            follow.send_signal(signal.SIGINT)
+            _, errors = follow.communicate(timeout=15)
+            reader.join(timeout=5)
+        assert follow.returncode == 130
+        assert "Traceback" not in errors
+        assert errors.strip().splitlines()[-1] == "Interrupted."
+        admin("models", "delete", model_id)
