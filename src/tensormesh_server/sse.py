@@ -45,33 +45,3 @@ async def data_events(chunks: AsyncIterator[bytes]) -> AsyncIterator[str]:
         data.append(value[1:] if value.startswith(" ") else value)
     if data:
         yield "\n".join(data)
-
-
-class UsageObserver:
-    """Watches a forwarded SSE byte stream for the chunk that carries `usage` (cheaply)."""
-
-    __slots__ = ("_tail", "usage")
-
-    def __init__(self) -> None:
-        self._tail = b""
-        self.usage: dict[str, Any] | None = None
-
-    def feed(self, chunk: bytes) -> None:
-        """Look at the next chunk; the stream itself is not changed."""
-        data = self._tail + chunk if self._tail else chunk
-        end = data.rfind(b"\n")
-        self._tail = data[end + 1 :]
-        if b'"usage"' not in data:
-            return
-        for line in data[: end + 1].split(b"\n"):
-            if line.startswith(b"data:") and b'"usage"' in line:
-                self._read(line[5:])
-
-    def _read(self, payload: bytes) -> None:
-        try:
-            event = json.loads(payload)
-        except ValueError:
-            return
-        usage = event.get("usage") if isinstance(event, dict) else None
-        if isinstance(usage, dict):
-            self.usage = usage

@@ -38,21 +38,6 @@ async def test_data_events_handles_split_lines_and_crlf() -> None:
     assert await collect(sse.data_events(chunks_of(*parts))) == ['{"a":1}', "x\ny", "[DONE]"]
 
 
-def test_usage_observer_sees_usage_split_across_chunks() -> None:
-    observer = sse.UsageObserver()
-    line = b'data: {"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":2}}\n\n'
-    for index in range(0, len(line), 7):
-        observer.feed(line[index : index + 7])
-    observer.feed(b"data: [DONE]\n\n")
-    assert observer.usage == {"prompt_tokens": 3, "completion_tokens": 2}
-
-
-def test_usage_observer_ignores_streams_without_usage() -> None:
-    observer = sse.UsageObserver()
-    observer.feed(b'data: {"choices":[{"delta":{"content":"usage"}}]}\n\n')
-    assert observer.usage is None
-
-
 def test_to_chat_translates_a_responses_request() -> None:
     body = {
         "model": "m",
