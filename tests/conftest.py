@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,3 +25,16 @@ def artifacts_dir() -> Path:
     path = Path(__file__).resolve().parent.parent / "test-artifacts"
     path.mkdir(exist_ok=True)
     return path
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Under `scripts/test.sh` (TENSORMESH_TEST_REQUIRE_ALL=1) a skipped test is a failure:
+    PostgreSQL, Redis and Chromium are on every machine, so a skip would hide a broken case."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if report.skipped and os.environ.get("TENSORMESH_TEST_REQUIRE_ALL") == "1":
+        report.outcome = "failed"
+        report.longrepr = (
+            f"skipped, but scripts/test.sh requires every test to run: {report.longrepr}"
+        )

@@ -312,6 +312,16 @@ def test_logs_follow_prints_only_new_lines_until_interrupted(admin: Tm) -> None:
         )  # fmt: skip
         model_id = deployed["model_id"]
         wait_for(lambda: bool(_served(admin, name)), 10.0, "the model on the gateway")
+        served = "POST /v1/chat/completions 200"
+
+        def logged() -> int:
+            return sum(served in line["message"] for line in admin.json("logs", model_id)["logs"])
+
+        # Log lines are written in batches: let the lines of the requests so far land first,
+        # so that everything the follower prints later comes from the requests made below.
+        wait_for(lambda: logged() >= 1, 10.0, "the first request's log line")
+        time.sleep(1.5)
+        served_before = logged()
         follow = subprocess.Popen(
             [sys.executable, "-m", "tensormesh_cli", "logs", model_id, "-f", "--interval", "0.2"],
             env={**os.environ, **admin.env},
@@ -323,8 +333,11 @@ def test_logs_follow_prints_only_new_lines_until_interrupted(admin: Tm) -> None:
         reader = threading.Thread(target=lambda: seen.extend(iter(follow.stdout.readline, "")))  # type: ignore[union-attr]
         reader.start()
         try:
-            wait_for(lambda: any("serving" in line for line in seen), 15.0, "the first lines")
-            served_before = sum("POST /v1/chat/completions 200" in line for line in seen)
+            wait_for(
+                lambda: sum(served in line for line in seen) == served_before,
+                15.0,
+                "the existing lines, once each",
+            )
             for _ in range(3):
                 assert _served(admin, name)
             wait_for(
@@ -336,9 +349,7 @@ def test_logs_follow_prints_only_new_lines_until_interrupted(admin: Tm) -> None:
                 "three new request lines",
             )
             time.sleep(1.0)  # several more polls: nothing may be printed twice
-            assert sum("POST /v1/chat/completions 200" in line for line in seen) == (
-                served_before + 3
-            )
+            assert sum(served in line for line in seen) == served_before + 3
         finally:
             follow.send_signal(signal.SIGINT)
             _, errors = follow.communicate(timeout=15)
