@@ -10,13 +10,17 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from . import responses_api, sse
+from . import responses_api, serverless_openapi, sse
 from .asgi import EVENT_STREAM, Receive, Request, Scope, Send, cancel_on_disconnect
 from .auth import Caller, KeyVerifier, authenticate
 from .engines.base import Engine, Route
+from .engines.embedded import PARALLEL_SLOTS, EmbeddedEngine
 from .errors import APIError
+from .limits import EngineGate, RateLimiter, rate_limit_error
+from .limits.settings import LimitSettings
 from .metering import Metering, UsageTally
 from .metering.requests import abandoned_prompt_tokens, usage_record
+from .metering.tally import token_counts
 from .metrics import Metrics
 from .validation import (
     require_model,
@@ -43,12 +47,20 @@ class ServerlessApp:
         version: str,
         metrics: Metrics | None = None,
         metering: Metering | None = None,
+        limiter: RateLimiter | None = None,
+        limit_settings: LimitSettings | None = None,
     ) -> None:
         self.engines = dict(engines)
+        self.limiter = limiter
+        """Per-key rate limits (None: not enforced)."""
+        self.limit_settings = limit_settings
+        """Bounds of each engine's gate (None: no overload protection)."""
+        self._gates: dict[str, EngineGate] = {}
         self.verifier = verifier
         self.metering = metering
         self.metrics = metrics or Metrics()
         self._version = json.dumps({"version": version}).encode()
+        self._openapi = json.dumps(serverless_openapi.document(version)).encode()
         self._models = json.dumps(
             {"object": "list", "data": [e.info.to_json() for e in self.engines.values()]}
         ).encode()
@@ -62,6 +74,7 @@ class ServerlessApp:
             ("GET", "/health"): self.health,
             ("GET", "/version"): self.version,
             ("GET", "/metrics"): self.prometheus,
+            ("GET", "/openapi.json"): self.openapi,
         }
         self._paths = {path for _, path in self.routes}
 
@@ -118,6 +131,16 @@ class ServerlessApp:
             )
         return engine
 
+    def gate_for(self, engine: Engine) -> contextlib.AbstractAsyncContextManager[None]:
+        """A slot of the engine's overload gate (nothing when no bounds are configured)."""
+        if self.limit_settings is None:
+            return contextlib.nullcontext()
+        gate = self._gates.get(engine.info.id)
+        if gate is None:
+            slots = PARALLEL_SLOTS if isinstance(engine, EmbeddedEngine) else None
+            gate = self._gates[engine.info.id] = self.limit_settings.gate(slots)
+        return gate.slot()
+
     async def _authorized_body(self, request: Request) -> dict[str, Any]:
         await authenticate(self.verifier, request.authorization)
         return await request.json_object()
@@ -145,6 +168,11 @@ class ServerlessApp:
             validate(body)
             if self.metering is not None:
                 await self.metering.gate.check(caller.user_id)
+            if self.limiter is not None and caller.limits.limited:
+                decision = await self.limiter.acquire(caller.key_id, caller.limits)
+                request.response_headers = decision.headers()
+                if not decision.allowed:
+                    raise rate_limit_error(decision)
         except APIError as error:
             label = model if model in self.engines else "-"  # no label per unknown name
             self.metrics.record(route_name, label, error.status, time.perf_counter() - began)
@@ -158,7 +186,8 @@ class ServerlessApp:
 
             async def work() -> None:
                 nonlocal usage, status
-                usage = await run(request, engine, body, tally)
+                async with self.gate_for(engine):
+                    usage = await run(request, engine, body, tally)
                 status = 200
 
             await cancel_on_disconnect(request, work())
@@ -175,6 +204,9 @@ class ServerlessApp:
             metrics.finished(route_name, model, status, time.perf_counter() - began)
             self._meter(request, caller, model, route_name, status, tally, engine, body)
         metrics.add_usage(model, usage)
+        if self.limiter is not None and caller.limits.tokens_per_minute is not None:
+            prompt, completion, _ = token_counts(usage)
+            await self.limiter.add_tokens(caller.key_id, caller.limits, prompt + completion)
 
     def _meter(
         self,
@@ -322,6 +354,10 @@ class ServerlessApp:
         await request.respond_json(
             503, {"status": "unhealthy: " + "; ".join(str(r) for r in reasons)}
         )
+
+    async def openapi(self, request: Request) -> None:
+        """GET /openapi.json (the document of this surface)."""
+        await request.respond(200, self._openapi)
 
     async def prometheus(self, request: Request) -> None:
         """GET /metrics (Prometheus text format)."""

@@ -24,7 +24,15 @@ MAX_BODY_BYTES = 32 * 1024 * 1024
 class Request:
     """One HTTP request: what the handlers need, read once from the scope."""
 
-    __slots__ = ("authorization", "finished", "receive", "request_id", "send", "started")
+    __slots__ = (
+        "authorization",
+        "finished",
+        "receive",
+        "request_id",
+        "response_headers",
+        "send",
+        "started",
+    )
 
     def __init__(self, scope: Scope, receive: Receive, send: Send) -> None:
         self.receive = receive
@@ -39,6 +47,8 @@ class Request:
         self.request_id = request_id or "req_" + secrets.token_hex(12)
         self.started = False
         self.finished = False
+        self.response_headers: dict[str, str] | None = None
+        """Headers added to whatever response this request gets (e.g. `x-ratelimit-*`)."""
 
     async def body(self) -> bytes:
         """The whole request body."""
@@ -74,6 +84,8 @@ class Request:
             (b"content-type", content_type),
             (b"x-request-id", self.request_id.encode("latin-1")),
         ]
+        if self.response_headers:
+            extra = {**self.response_headers, **(extra or {})}
         if extra:
             headers.extend((k.encode("latin-1"), v.encode("latin-1")) for k, v in extra.items())
         return headers

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from .errors import APIError
+from .limits.base import UNLIMITED, KeyLimits
 from .tokens import looks_like_control_plane_token
 
 _NEEDS_KEY = (
@@ -28,6 +29,8 @@ class Caller:
 
     key_id: str
     user_id: str | None = None
+    limits: KeyLimits = UNLIMITED
+    """The key's rate limits (cached with the key; unlimited for static keys)."""
 
 
 class KeyVerifier(Protocol):

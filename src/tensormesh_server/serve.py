@@ -27,6 +27,7 @@ from .controlplane.runtime import build_app as build_controlplane
 from .controlplane.runtime import prepare_database
 from .engines import Engine, EngineStartError, build_engines
 from .engines.upstream import make_transport
+from .limits.settings import LimitSettings
 from .metering import MeteringSettings, database_metering
 from .models_config import SettingsError
 from .registry import ModelRegistry
@@ -124,6 +125,8 @@ async def serve(
     transport = make_transport()
     engines = build_engines(settings.models, transport)
     database_keys = DatabaseKeyVerifier(db)
+    limit_settings = LimitSettings.from_env()
+    limiter = limit_settings.limiter()
     metering = database_metering(db, MeteringSettings.from_env())
     registry = ModelRegistry(engines, db if "serverless" in sockets else None, transport)
     try:
@@ -131,7 +134,15 @@ async def serve(
         surfaces: list[tuple[str, ASGIApp, socket.socket]] = []
         if "serverless" in sockets:
             verifier = _key_verifier(settings, database_keys)
-            app = ServerlessApp(registry.engines, verifier, __version__, registry.metrics, metering)
+            app = ServerlessApp(
+                registry.engines,
+                verifier,
+                __version__,
+                registry.metrics,
+                metering,
+                limiter=limiter,
+                limit_settings=limit_settings,
+            )
             metering.start()
             registry.subscribe(app.set_engines)
             await registry.start()
@@ -153,6 +164,7 @@ async def serve(
         await metering.aclose()  # writes every request record left
         await registry.aclose()
         await database_keys.aclose()
+        await limiter.aclose()
         await _stop_engines(engines)
         await transport.aclose()
 

@@ -240,12 +240,23 @@ def api_keys_group() -> None:
     metavar="DAYS",
     help="Days until the key expires (default: never).",
 )
-def api_keys_create(email: str, name: str, expires_in: float | None) -> None:
+@click.option("--rpm", type=click.IntRange(min=1), help="Rate limit: requests per minute.")
+@click.option("--tpm", type=click.IntRange(min=1), help="Rate limit: tokens per minute.")
+def api_keys_create(
+    email: str, name: str, expires_in: float | None, rpm: int | None, tpm: int | None
+) -> None:
     """Create an inference API key and print it (shown this once)."""
     from tensormesh_server.controlplane import operator
 
     with _database() as db:
-        row, secret = operator.create_api_key(db, email, name=name, expires_in_days=expires_in)
+        row, secret = operator.create_api_key(
+            db,
+            email,
+            name=name,
+            expires_in_days=expires_in,
+            requests_per_minute=rpm,
+            tokens_per_minute=tpm,
+        )
     expiry = f", expires {row.expires_at.isoformat(timespec='seconds')}" if row.expires_at else ""
     click.echo(f"created API key {row.id} for {email}{expiry}; the key (shown once):", err=True)
     click.echo(secret)

@@ -121,6 +121,8 @@ def list_(user_id: str | None, include_deleted: bool) -> None:
     "--expires-in", type=click.IntRange(min=1), metavar="DAYS", help="Expire after N days."
 )
 @click.option("--expires-at", metavar="TIME", help="Expire at this RFC 3339 time.")
+@click.option("--rpm", type=click.IntRange(min=1), help="Rate limit: requests per minute.")
+@click.option("--tpm", type=click.IntRange(min=1), help="Rate limit: tokens per minute.")
 @click.option("--user-id", help=USER_ID_HELP)
 @click.option(
     "--save",
@@ -132,6 +134,8 @@ def create(
     scopes: tuple[str, ...],
     expires_in: int | None,
     expires_at: str | None,
+    rpm: int | None,
+    tpm: int | None,
     user_id: str | None,
     save: bool,
 ) -> None:
@@ -141,6 +145,8 @@ def create(
         "name": name,
         "user_id": user_id,
         "expires_at": _expiry(expires_in, expires_at),
+        "requests_per_minute": rpm,
+        "tokens_per_minute": tpm,
     }
     if scopes:
         params["scopes"] = list(scopes)

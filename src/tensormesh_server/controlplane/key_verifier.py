@@ -22,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from tensormesh_server.auth import Caller, KeyVerifier
 from tensormesh_server.errors import APIError
+from tensormesh_server.limits.base import KeyLimits
 from tensormesh_server.security.credentials import digest, looks_like_api_key
 from tensormesh_server.store.database import Database
 
@@ -93,7 +94,8 @@ class DatabaseKeyVerifier:
         self._last_used[grant.key_id] = now
         if self._flusher is None:
             self._flusher = asyncio.get_running_loop().create_task(self._flush_forever())
-        return Caller(grant.key_id, grant.user_id)
+        limits = KeyLimits(grant.requests_per_minute, grant.tokens_per_minute)
+        return Caller(grant.key_id, grant.user_id, limits)
 
     async def _lookup(self, key_hash: str) -> _Entry:
         pending = self._inflight.get(key_hash)

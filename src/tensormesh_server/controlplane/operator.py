@@ -89,12 +89,26 @@ def _owner(session: Session, email: str) -> User:
 
 
 def create_api_key(
-    db: Database, email: str, *, name: str = "", expires_in_days: float | None = None
+    db: Database,
+    email: str,
+    *,
+    name: str = "",
+    expires_in_days: float | None = None,
+    requests_per_minute: int | None = None,
+    tokens_per_minute: int | None = None,
 ) -> tuple[ApiKey, str]:
-    """A new inference API key for the user with this email; returns (row, secret)."""
+    """A new inference API key for the user with this email (with optional per-minute rate
+    limits); returns (row, secret)."""
     now = utc_now()
     expires_at = now + timedelta(days=expires_in_days) if expires_in_days else None
     with db.session() as session:
         return api_keys.create_key(
-            session, OPERATOR, _owner(session, email), now=now, name=name, expires_at=expires_at
+            session,
+            OPERATOR,
+            _owner(session, email),
+            now=now,
+            name=name,
+            expires_at=expires_at,
+            requests_per_minute=requests_per_minute,
+            tokens_per_minute=tokens_per_minute,
         )

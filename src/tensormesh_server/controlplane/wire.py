@@ -36,4 +36,6 @@ def api_key_model(key: ApiKey, secret: str | None = None) -> ApiKeyModel:
         last_used_at=key.last_used_at,
         prefix=key.prefix,
         key=secret,
+        rate_limit_requests_per_minute=key.rate_limit_rpm,
+        rate_limit_tokens_per_minute=key.rate_limit_tpm,
     )

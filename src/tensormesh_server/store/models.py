@@ -74,6 +74,8 @@ class ApiKey(Base):
     expires_at: Mapped[datetime | None] = mapped_column(default=None)
     deleted_at: Mapped[datetime | None] = mapped_column(default=None)
     last_used_at: Mapped[datetime | None] = mapped_column(default=None)
+    rate_limit_rpm: Mapped[int | None] = mapped_column(default=None)
+    rate_limit_tpm: Mapped[int | None] = mapped_column(default=None)
 
 
 class CliLogin(Base):

@@ -123,7 +123,7 @@ class FakeUpstream:
             await _send(send, 200, json.dumps(answer).encode())
             return
         if path == "/detokenize":
-            text = "".join(chr(t) for t in body.get("tokens", []))
+            text = "".join(chr(t % 0x110000) for t in body.get("tokens", []))
             await _send(send, 200, json.dumps({"prompt": text}).encode())
             return
         route = path.removeprefix("/v1/")

@@ -103,6 +103,10 @@ class ApiKey(ControlPlaneModel):
     last_used_at: Timestamp | None = None
     prefix: str | None = None
     key: str | None = Field(default=None, repr=False)
+    rate_limit_requests_per_minute: int | None = None
+    """Requests per minute this key may send (None: unlimited)."""
+    rate_limit_tokens_per_minute: int | None = None
+    """Prompt plus completion tokens per minute (None: unlimited)."""
 
 
 class ApiKeyList(ControlPlaneModel):
@@ -124,6 +128,8 @@ class ApiKeyCreate(ControlPlaneModel):
     name: str | None = None
     scopes: list[str] | None = None
     expires_at: Timestamp | None = None
+    requests_per_minute: int | None = Field(default=None, ge=1, alias="rateLimitRequestsPerMinute")
+    tokens_per_minute: int | None = Field(default=None, ge=1, alias="rateLimitTokensPerMinute")
 
 
 class UserUpdateParams(RequestOptions, total=False):
@@ -149,6 +155,8 @@ class ApiKeyCreateParams(RequestOptions, total=False):
     name: str | None
     scopes: Sequence[str] | None
     expires_at: datetime | str | None
+    requests_per_minute: int | None
+    tokens_per_minute: int | None
 
 
 class ApiKeyDeleteParams(TypedDict, total=False):

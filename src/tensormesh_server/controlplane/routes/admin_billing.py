@@ -61,7 +61,7 @@ def _targets(session: Session, ids: list[str]) -> list[User]:
 
 async def balances(request: Request) -> Response:
     """POST /v1/admin/billing/balances."""
-    body = parse(AdminBalancesRequest, await json_object(request))
+    body = parse(AdminBalancesRequest, await json_object(request, admin=True))
 
     def run(session: Session, _actor: User, _now: datetime) -> UserBalances:
         targets = _targets(session, body.target_user_ids)
@@ -78,7 +78,7 @@ async def balances(request: Request) -> Response:
 
 async def add_balance(request: Request) -> Response:
     """POST /v1/admin/billing/balances:add: a CREDIT transaction; the reply is the balance."""
-    body = parse(AddBalanceRequest, await json_object(request))
+    body = parse(AddBalanceRequest, await json_object(request, admin=True))
 
     def run(session: Session, actor: User, now: datetime) -> BalanceReply:
         target = users.get_user(session, body.target_user_id)
@@ -90,7 +90,7 @@ async def add_balance(request: Request) -> Response:
 
 async def spending_summaries(request: Request) -> Response:
     """POST /v1/admin/billing/spending/summary."""
-    body = parse(AdminSpendingRequest, await json_object(request))
+    body = parse(AdminSpendingRequest, await json_object(request, admin=True))
 
     def run(session: Session, _actor: User, now: datetime) -> UserSpendingSummaries:
         summaries = []
@@ -123,7 +123,7 @@ async def list_pricing(request: Request) -> Response:
 
 async def create_pricing(request: Request) -> Response:
     """POST /v1/admin/billing/serverless-pricing."""
-    body = parse(PricingRequest, await json_object(request))
+    body = parse(PricingRequest, await json_object(request, admin=True))
     static_models = context(request).static_models
 
     def run(session: Session, actor: User, now: datetime) -> PricingReply:
@@ -137,7 +137,7 @@ async def create_pricing(request: Request) -> Response:
 
 async def update_pricing(request: Request) -> Response:
     """PUT /v1/admin/billing/serverless-pricing."""
-    body = parse(PricingRequest, await json_object(request))
+    body = parse(PricingRequest, await json_object(request, admin=True))
     static_models = context(request).static_models
 
     def run(session: Session, actor: User, now: datetime) -> PricingReply:

@@ -35,7 +35,7 @@ async def list_users(request: Request) -> Response:
 
 async def change_role(request: Request) -> Response:
     """Change a user's role."""
-    body = parse(ChangeRoleRequest, await json_object(request))
+    body = parse(ChangeRoleRequest, await json_object(request, admin=True))
 
     def run(session: Session, actor: User, now: datetime) -> UserReply:
         target = admin_users.change_role(

@@ -52,6 +52,8 @@ async def create_key(request: Request) -> Response:
             name=body.name,
             scopes=body.scopes,
             expires_at=body.expires_at,
+            requests_per_minute=body.requests_per_minute,
+            tokens_per_minute=body.tokens_per_minute,
         )
         return ApiKeyReply(api_key=api_key_model(row, secret))
 

@@ -73,7 +73,8 @@ async def exchange(request: Request) -> Response:
     if wait is not None:
         raise too_many_attempts(wait)
     body = parse(
-        CliExchangeRequest, _snake_or_camel(await json_object(request), "cli_code", "cliCode")
+        CliExchangeRequest,
+        _snake_or_camel(await json_object(request, public=True), "cli_code", "cliCode"),
     )
 
     def run(session: Session, now: datetime) -> logins.ExchangeResult:
@@ -98,7 +99,8 @@ async def refresh(request: Request) -> Response:
     """Rotate a refresh token (a replayed one is refused and revokes its login)."""
     cp = context(request)
     body = parse(
-        RefreshRequest, _snake_or_camel(await json_object(request), "refresh_token", "refreshToken")
+        RefreshRequest,
+        _snake_or_camel(await json_object(request, public=True), "refresh_token", "refreshToken"),
     )
 
     def run(session: Session, now: datetime) -> TokenSet | None:

@@ -16,8 +16,8 @@ from starlette.responses import JSONResponse
 from tensormesh.types.control_plane import ControlPlaneModel
 from tensormesh_server.auth import bearer_token
 from tensormesh_server.controlplane.context import ControlPlaneContext
-from tensormesh_server.controlplane.errors import invalid_argument
-from tensormesh_server.controlplane.services import tokens
+from tensormesh_server.controlplane.errors import invalid_argument, permission_denied
+from tensormesh_server.controlplane.services import tokens, users
 from tensormesh_server.store.models import User
 
 T = TypeVar("T")
@@ -59,8 +59,19 @@ async def as_user(request: Request, work: Callable[[Session, User, datetime], T]
     return await in_transaction(request, run)
 
 
-async def json_object(request: Request) -> dict[str, Any]:
-    """The body as a JSON object; an empty body is `{}`."""
+async def json_object(
+    request: Request, *, public: bool = False, admin: bool = False
+) -> dict[str, Any]:
+    """The body as a JSON object; an empty body is `{}`. Unless the route is `public`, the
+    access token (and with `admin` the admin role) is checked first, so that a caller without
+    them gets 401/403, never a 400 about the body."""
+    if not public:
+        token = bearer_token(request.headers.get("authorization"))
+        user = await in_transaction(
+            request, lambda session, now: tokens.authenticate(session, token, now=now)
+        )
+        if admin and not users.is_admin(user):
+            raise permission_denied("this route is for admins")
     raw = await request.body()
     if not raw.strip():
         return {}

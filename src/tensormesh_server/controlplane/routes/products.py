@@ -40,7 +40,7 @@ async def admin_list(request: Request) -> Response:
 
 async def admin_upsert(request: Request) -> Response:
     """Admins: create or replace a product."""
-    body = parse(ProductUpsert, await json_object(request))
+    body = parse(ProductUpsert, await json_object(request, admin=True))
 
     def run(session: Session, actor: User, now: datetime) -> ProductReply:
         row = products.upsert(session, actor, body.product, now)

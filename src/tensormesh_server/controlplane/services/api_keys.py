@@ -33,6 +33,8 @@ class KeyGrant:
     key_id: str
     user_id: str
     expires_at: datetime | None
+    requests_per_minute: int | None = None
+    tokens_per_minute: int | None = None
 
 
 def _check_scopes(scopes: Sequence[str] | None) -> list[str]:
@@ -52,8 +54,14 @@ def create_key(
     name: str | None = None,
     scopes: Sequence[str] | None = None,
     expires_at: datetime | None = None,
+    requests_per_minute: int | None = None,
+    tokens_per_minute: int | None = None,
 ) -> tuple[ApiKey, str]:
-    """A new key for `owner`; returns the row and the secret (which is not stored)."""
+    """A new key for `owner`; returns the row and the secret (which is not stored).
+    `requests_per_minute` / `tokens_per_minute`: the key's rate limits (None: unlimited)."""
+    for what, limit in (("requests", requests_per_minute), ("tokens", tokens_per_minute)):
+        if limit is not None and limit < 1:
+            raise invalid_argument(f"the {what} per minute limit must be at least 1")
     if name is not None and len(name) > MAX_NAME:
         raise invalid_argument(f"name must be at most {MAX_NAME} characters")
     if expires_at is not None and expires_at.tzinfo is None:
@@ -69,6 +77,8 @@ def create_key(
         prefix=key_prefix(secret),
         created_at=now,
         expires_at=expires_at,
+        rate_limit_rpm=requests_per_minute,
+        rate_limit_tpm=tokens_per_minute,
     )
     session.add(key)
     session.flush()
@@ -126,7 +136,7 @@ def find_grant(session: Session, key_hash: str, now: datetime) -> KeyGrant | Non
     )
     if key is None or (key.expires_at is not None and key.expires_at <= now):
         return None
-    return KeyGrant(key.id, key.user_id, key.expires_at)
+    return KeyGrant(key.id, key.user_id, key.expires_at, key.rate_limit_rpm, key.rate_limit_tpm)
 
 
 def mark_used(session: Session, last_used: Mapping[str, datetime]) -> None:

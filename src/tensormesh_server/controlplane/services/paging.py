@@ -12,11 +12,13 @@ T = TypeVar("T")
 
 DEFAULT_SIZE = 20
 MAX_SIZE = 100
+MAX_PAGE = 10**9
+"""Pages beyond this are clamped to it (an OFFSET past a 64-bit integer fails in the database)."""
 
 
 @dataclass(frozen=True)
 class Page:
-    """Which page to read; `size` is clamped to MAX_SIZE."""
+    """Which page to read; `size` is clamped to MAX_SIZE, `page` to MAX_PAGE."""
 
     page: int = 1
     size: int = DEFAULT_SIZE
@@ -24,7 +26,7 @@ class Page:
     @classmethod
     def of(cls, page: int | None, size: int | None) -> Page:
         """The page asked for (defaults: page 1 of DEFAULT_SIZE)."""
-        return cls(max(1, page or 1), max(1, min(MAX_SIZE, size or DEFAULT_SIZE)))
+        return cls(max(1, min(MAX_PAGE, page or 1)), max(1, min(MAX_SIZE, size or DEFAULT_SIZE)))
 
 
 def fetch(session: Session, statement: Select[T], page: Page) -> tuple[list[T], int]:

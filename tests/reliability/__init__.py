@@ -1,0 +1,1 @@
+"""Reliability suite: fuzzing of both OpenAPI documents and the security matrix."""
