@@ -23,16 +23,16 @@ from tests.controlplane.conftest import BACKENDS, POSTGRES_ADMIN_URL, Postgres
 from tests.controlplane.helpers import make_user
 from tests.support.servers import RunningServer, running_server
 
+from . import figures
+
 MODEL = "m"
-FIGURES: list[str] = []
-"""Lines printed at the end of the run (fuzz cases tried, failures...)."""
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Print the reliability figures after the run."""
-    if FIGURES:
+    if figures.FIGURES or figures.DETAILS:
         terminalreporter.section("reliability figures")
-        for line in FIGURES:
+        for line in figures.lines() + figures.DETAILS:
             terminalreporter.write_line(line)
 
 

@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 from schemathesis.core.failures import FailureGroup
 
-from .conftest import FIGURES, MODEL, Stack
+from .conftest import MODEL, Stack
+from .figures import count, detail
 
 pytestmark = pytest.mark.slow
 
@@ -98,7 +99,8 @@ def test_fuzz_control_plane(stack: Stack, figures: Figures) -> None:
 
 def test_fuzz_serverless(stack: Stack, figures: Figures) -> None:
     _fuzz(stack.server.serverless_url, stack.user_key, figures, aim=True)
-    FIGURES.append(
+    count("fuzz cases tried", figures.cases)
+    detail(
         f"fuzzing ({stack.backend}): {figures.operations} operations fuzzed, "
         f"{figures.cases} cases tried, "
         f"{len(figures.failures)} failures; replies by status {sorted(figures.statuses.items())}"

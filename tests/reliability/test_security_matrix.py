@@ -18,7 +18,8 @@ from tensormesh_server.controlplane.app import ControlPlaneApp
 from tensormesh_server.controlplane.login_page import SCRIPT_PATH
 from tensormesh_server.controlplane.routes.auth import AUTHORIZE_PATH
 
-from .conftest import FIGURES, MODEL, Stack
+from .conftest import MODEL, Stack
+from .figures import count, detail
 
 pytestmark = pytest.mark.slow
 
@@ -72,6 +73,11 @@ def _serverless_endpoints() -> list[Endpoint]:
     return [Endpoint(method, path) for method, path in app.routes]
 
 
+@pytest.fixture(autouse=True)
+def _counted() -> None:
+    count("security matrix cases")
+
+
 CP = _cp_endpoints()
 SERVERLESS = _serverless_endpoints()
 CP_SECURED = [e for e in CP if (e.method, e.path) not in CP_PUBLIC]
@@ -88,7 +94,7 @@ def _documented(url: str) -> set[tuple[str, str]]:
 
 
 def test_every_route_is_in_the_matrix_and_documented_or_public(stack: Stack) -> None:
-    FIGURES.append(
+    detail(
         f"security matrix ({stack.backend}): control plane {len(CP_SECURED)} secured routes x "
         f"{len(CREDENTIALS)} bad credentials + roles + {len(OWNED)} owned; serverless "
         f"{len(SERVERLESS_SECURED)} secured x {len(SERVERLESS_CREDENTIALS)}; "
