@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
 
+from tensormesh_cli.auth_store import AuthStore, new_login
 from tensormesh_cli.config_file import ConfigFile, load_config
 from tensormesh_cli.errors import CliError
 from tensormesh_cli.settings import (
@@ -133,6 +135,35 @@ def test_show_sources_names_every_layer(tm: Tm, config_home: Path) -> None:
     assert shown["max_retries"]["source"] == "default"
     assert shown["gateway_api_key"]["value"] == "tm-s…3456"
     assert "tm-secret-key-123456" not in result.stdout
+
+
+def test_show_sources_names_auth_json_for_a_saved_login(tm: Tm, config_home: Path) -> None:
+    config_home.mkdir()
+    base = "http://cp.example:9"
+    token = "tm-access-token-abcdefgh"
+    AuthStore(config_home / "auth.json").save(new_login(base, token, "r", 3600, time.time()))
+    shown = tm("-o", "json", "--controlplane-base", base, "config", "show", "--sources")
+    assert shown.exit_code == 0, shown.stderr
+    row = json.loads(shown.stdout)["settings"]["control_plane_token"]
+    assert row == {
+        "value": "tm-a…efgh",
+        "source": "auth",
+        "origin": str(config_home / "auth.json"),
+    }
+    assert token not in shown.stdout
+    other = tm("-o", "json", "config", "show", "--sources")  # another control plane: no token
+    assert json.loads(other.stdout)["settings"]["control_plane_token"]["source"] == "default"
+    env = tm(
+        "-o",
+        "json",
+        "--controlplane-base",
+        base,
+        "config",
+        "show",
+        "--sources",
+        env={"TENSORMESH_CONTROL_PLANE_TOKEN": "tm-from-the-environment"},
+    )
+    assert json.loads(env.stdout)["settings"]["control_plane_token"]["source"] == "env"
 
 
 def test_show_text_masks_secrets(tm: Tm) -> None:

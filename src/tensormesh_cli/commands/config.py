@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 
+from tensormesh_cli.auth_store import AuthStore, auth_path
 from tensormesh_cli.config_file import ConfigFile, write_config
 from tensormesh_cli.errors import CliError, InputError
 from tensormesh_cli.render import View, emit
@@ -86,19 +87,22 @@ def _checked(key: str, value: Any) -> Any:
 def show(sources: bool) -> None:
     """Show the resolved settings (secrets masked)."""
     state = get_state()
-    emit(settings_view(state.settings, sources=sources), state.output)
+    store = AuthStore(auth_path(state.environ))
+    emit(settings_view(state.settings, sources=sources, auth=store), state.output)
 
 
-def settings_view(settings: Settings, *, sources: bool) -> View:
+def settings_view(settings: Settings, *, sources: bool, auth: AuthStore | None = None) -> View:
+    """The resolved settings; the control-plane token falls back to `auth`'s saved login."""
     rows: list[dict[str, Any]] = []
     for spec in SETTINGS:
         resolved = settings.sources[spec.key]
-        value = resolved.value
-        if spec.secret and isinstance(value, str):
-            value = mask_secret(value)
-        rows.append(
-            {"key": spec.key, "value": value, "source": resolved.source, "origin": resolved.origin}
-        )
+        row = {"key": spec.key, "value": resolved.value}
+        row |= {"source": resolved.source, "origin": resolved.origin}
+        if spec.key == "control_plane_token" and resolved.value is None and auth is not None:
+            row |= _saved_login(auth, settings.controlplane_base)
+        if spec.secret and isinstance(row["value"], str):
+            row["value"] = mask_secret(row["value"])
+        rows.append(row)
     if sources:
         data: dict[str, Any] = {
             row["key"]: {name: row[name] for name in ("value", "source", "origin")} for row in rows
@@ -116,6 +120,17 @@ def settings_view(settings: Settings, *, sources: bool) -> View:
         rows=rows,
         columns=columns,
     )
+
+
+def _saved_login(auth: AuthStore, controlplane_base: str) -> dict[str, Any]:
+    """The token `tm auth login` saved for this control plane, as a row's value and source."""
+    try:
+        login = auth.get(controlplane_base)
+    except CliError:
+        return {"source": "auth", "origin": f"{auth.path} (unreadable)"}
+    if login is None:
+        return {}
+    return {"value": login.access_token, "source": "auth", "origin": str(auth.path)}
 
 
 def _shown(value: Any) -> str:
