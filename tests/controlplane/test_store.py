@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -22,7 +23,6 @@ from tensormesh_server.store.database import Database, DatabaseError, database_u
 from tensormesh_server.store.migrate import current_revision, head_revision, upgrade
 from tensormesh_server.store.models import Activity, Base, User
 
-from .conftest import Postgres
 from .helpers import activity_count
 
 
@@ -119,13 +119,19 @@ def test_operator_users_and_keys(db: Database) -> None:
 
 
 @pytest.mark.slow
-def test_servers_starting_together_migrate_one_after_the_other(postgres: Postgres) -> None:
-    env = {**os.environ, "TENSORMESH_DATABASE_URL": postgres.create()}
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_servers_starting_together_migrate_one_after_the_other(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    if backend == "postgresql":
+        url = request.getfixturevalue("postgres").create()
+    env = {**os.environ, "TENSORMESH_DATABASE_URL": url}
     command = [sys.executable, "-m", "tensormesh_cli", "server", "db", "upgrade"]
     processes = [
-        subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True) for _ in range(3)
+        subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True) for _ in range(4)
     ]
     outputs = [process.communicate(timeout=60)[1] for process in processes]
-    assert [process.returncode for process in processes] == [0, 0, 0], outputs
+    assert [process.returncode for process in processes] == [0, 0, 0, 0], outputs
     assert sum("migrated from empty" in output for output in outputs) == 1
-    assert sum("is up to date" in output for output in outputs) == 2
+    assert sum("is up to date" in output for output in outputs) == 3

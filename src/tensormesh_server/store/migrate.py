@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from alembic import command
@@ -38,11 +41,30 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
+@contextlib.contextmanager
+def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
+    """Hold an exclusive lock on `<database file>.lock` (SQLite files on POSIX; PostgreSQL
+    takes an advisory lock in migrations/env.py), so processes migrate one after the other."""
+    path = engine.url.database
+    if engine.dialect.name != "sqlite" or not path or path == ":memory:" or sys.platform == "win32":
+        yield
+        return
+    import fcntl
+
+    with open(f"{path}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def upgrade(engine: Engine) -> tuple[str | None, str]:
     """Migrate to the newest revision; returns (before, after). DatabaseError on failure."""
     config = alembic_config(engine)
     try:
-        command.upgrade(config, "head")
+        with _sqlite_file_lock(engine):
+            command.upgrade(config, "head")
         return config.attributes.get("revision_before"), head_revision()
     except SQLAlchemyError as exc:
         orig = getattr(exc, "orig", None)
