@@ -286,6 +286,66 @@ def billing_credit(email: str, amount: str, refund: bool) -> None:
     click.echo(f"{done} {credit} to {email}; balance now {balance}", err=True)
 
 
+@server.group("metering")
+def metering_group() -> None:
+    """The gateways' metering: which runs wrote all their request records."""
+
+
+@metering_group.command("status")
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=20, show_default=True, help="Runs to list."
+)
+def metering_status(limit: int) -> None:
+    """List the latest gateway runs: running, stopped cleanly, or stopped without writing its
+    last records (up to its flush window of requests not metered)."""
+    from datetime import datetime, timezone
+
+    from tensormesh_cli.render import View, emit, format_columns
+    from tensormesh_cli.state import get_state
+    from tensormesh_server.metering.runs import recent_runs, run_state
+
+    with _database() as db:
+        runs = recent_runs(db, limit)
+    now = datetime.now(timezone.utc)
+    states = {
+        "running": "running",
+        "stopped": "stopped cleanly",
+        "lost": "stopped without its last write",
+    }
+    data = []
+    rows = []
+    for run in runs:
+        state = run_state(run, now)
+        item = {
+            "id": run.id,
+            "host": run.host,
+            "pid": run.pid,
+            "state": state,
+            "flushSeconds": run.flush_seconds,
+            "recordsWritten": run.records_written,
+            "startedAt": run.started_at.isoformat(timespec="seconds"),
+            "lastWriteAt": run.last_write_at.isoformat(timespec="milliseconds"),
+            "stoppedAt": run.stopped_at.isoformat(timespec="seconds") if run.stopped_at else None,
+            "lostAt": run.lost_at.isoformat(timespec="seconds") if run.lost_at else None,
+        }
+        data.append(item)
+        shown = states[state]
+        if state == "lost":
+            shown += f" (up to {run.flush_seconds:g} s not metered)"
+        rows.append({**item, "state": shown, "records": run.records_written})
+    columns = ["id", "host", "pid", "state", "records", "lastWriteAt", "startedAt"]
+    text = format_columns(rows, columns) if rows else "no gateway runs yet"
+    emit(View(data={"runs": data}, text=text, rows=rows, columns=columns), get_state().output)
+    lost = [item for item in data if item["state"] == "lost"]
+    if lost:
+        click.echo(
+            f"warning: {len(lost)} gateway run(s) stopped without writing their last records: "
+            "the requests they finished after their last write (at most their flush window) "
+            "are not metered",
+            err=True,
+        )
+
+
 @server.group("db")
 def db_group() -> None:
     """The platform's database."""

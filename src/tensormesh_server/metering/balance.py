@@ -2,8 +2,9 @@
 
 Balances are cached in memory: a user's first request looks the balance up once, and a
 background task refreshes the balances of recently seen users every `refresh_seconds`, so the
-request path makes no database query. When the database cannot be read, requests are let
-through (the key check already refuses them when the database is really gone).
+request path makes no database query. When the database cannot be read, the cached balances
+are used as they are and users without one are let through (the key check refuses keys it
+has never seen while the database is gone); one warning per outage, one line at its end.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class BalanceGate:
         self._seen: dict[str, float] = {}
         self._inflight: dict[str, asyncio.Future[int | None]] = {}
         self._task: asyncio.Task[None] | None = None
+        self._down_since: float | None = None  # balance reads fail since then
 
     async def check(self, user_id: str | None) -> None:
         """Raise the 402 APIError when `user_id` has no balance left (static keys pass)."""
@@ -84,10 +86,20 @@ class BalanceGate:
 
     async def _read(self, user_ids: list[str]) -> dict[str, int] | None:
         try:
-            return await asyncio.to_thread(self.fetch, user_ids)
+            found = await asyncio.to_thread(self.fetch, user_ids)
         except Exception as exc:
-            logger.warning("balance lookup failed: %s", type(exc).__name__)
+            if self._down_since is None:
+                self._down_since = self._monotonic()
+                logger.warning(
+                    "balance lookups fail (%s): using the cached balances until they work again",
+                    type(exc).__name__,
+                )
             return None
+        if self._down_since is not None:
+            away = self._monotonic() - self._down_since
+            logger.info("balance lookups work again after %.1f s", away)
+            self._down_since = None
+        return found
 
     def _start(self) -> None:
         if self._task is None:

@@ -8,22 +8,28 @@ from dataclasses import dataclass
 
 from tensormesh_server.models_config import SettingsError
 
+from .meter import MAX_PENDING
+
 ENV_FLUSH_SECONDS = "TENSORMESH_METERING_FLUSH_SECONDS"
 ENV_BATCH_SIZE = "TENSORMESH_METERING_BATCH_SIZE"
 ENV_ENFORCE = "TENSORMESH_BILLING_ENFORCE"
 ENV_BALANCE_REFRESH = "TENSORMESH_BALANCE_REFRESH_SECONDS"
+ENV_MAX_PENDING = "TENSORMESH_METERING_MAX_PENDING"
 
 
 @dataclass(frozen=True)
 class MeteringSettings:
     """`flush_seconds`: the longest a request record waits in memory (what a crash can lose);
     `batch_size`: records that trigger an early flush; `enforce`: refuse inference with 402
-    when the balance is used up; `balance_refresh_seconds`: age of the cached balances."""
+    when the balance is used up; `balance_refresh_seconds`: age of the cached balances;
+    `max_pending`: records waiting to be written beyond which new inference requests are
+    refused with 503 (the database away for long)."""
 
     flush_seconds: float = 1.0
     batch_size: int = 500
     enforce: bool = True
     balance_refresh_seconds: float = 1.0
+    max_pending: int = MAX_PENDING
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> MeteringSettings:
@@ -38,6 +44,7 @@ class MeteringSettings:
             balance_refresh_seconds=_number(
                 env, ENV_BALANCE_REFRESH, cls.balance_refresh_seconds, 0.05, 60.0
             ),
+            max_pending=int(_number(env, ENV_MAX_PENDING, cls.max_pending, 1, 100_000_000)),
         )
 
 

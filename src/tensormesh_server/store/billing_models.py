@@ -1,4 +1,5 @@
-"""The billing tables: metered requests, serverless prices, the ledger, balances, addresses.
+"""The billing tables: metered requests, serverless prices, the ledger, balances, addresses;
+and the gateway runs of the metering writer (to report records a crashed gateway lost).
 
 Money is stored as signed integer nanos (`*_nanos`, BigInteger) with a currency code; never as
 a float. The ledger (`billing_transactions`) is the truth: CREDIT and REFUND rows are positive,
@@ -11,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .models import Base, new_id
@@ -121,3 +122,26 @@ class BillingAddressRow(Base):
     country: Mapped[str] = mapped_column(String(100), default="")
     phone: Mapped[str] = mapped_column(String(60), default="")
     updated_at: Mapped[datetime]
+
+
+class GatewayRun(Base):
+    """One run of a gateway process, as its metering writer sees it (so that a run that stopped
+    without writing its last records is found and reported).
+
+    `last_write_at` is the heartbeat: updated at every flush tick, in the same transaction as
+    the batch when there is one. `stopped_at` is set by a clean shutdown after the final write;
+    `lost_at` when another gateway found the heartbeat stale (older than
+    max(5 s, 5 x `flush_seconds`)) and reported the run's unwritten records.
+    """
+
+    __tablename__ = "gateway_runs"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    host: Mapped[str] = mapped_column(String(255), default="")
+    pid: Mapped[int] = mapped_column(Integer, default=0)
+    flush_seconds: Mapped[float] = mapped_column(Float, default=1.0)
+    started_at: Mapped[datetime] = mapped_column(index=True)
+    last_write_at: Mapped[datetime]
+    records_written: Mapped[int] = mapped_column(BigInteger, default=0)
+    stopped_at: Mapped[datetime | None] = mapped_column(default=None)
+    lost_at: Mapped[datetime | None] = mapped_column(default=None)
