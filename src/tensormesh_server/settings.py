@@ -13,6 +13,7 @@ from .models_config import (
     embedded_spec,
     load_models_file,
     parse_upstream,
+    upstream_timeout_seconds,
 )
 
 ROLES = ("all", "gateway", "controlplane")
@@ -105,7 +106,8 @@ def _models(flags: ServerFlags, env: Mapping[str, str]) -> tuple[ModelSpec, ...]
     models_file = flags.models_file or env.get(ENV_MODELS_FILE)
     if models_file:
         models.extend(load_models_file(models_file, env))
-    models.extend(parse_upstream(spec) for spec in flags.upstreams)
+    models.extend(parse_upstream(spec, env) for spec in flags.upstreams)
+    upstream_timeout_seconds(env)  # checked now: models deployed later use it too
     seen: set[str] = set()
     for model in models:
         if model.id in seen:

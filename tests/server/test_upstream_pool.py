@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx2
 import pytest
 
-from tensormesh_server.engines.upstream import ReplicaPool, upstream_error
+from tensormesh_server.engines.upstream import ReplicaPool, make_transport, upstream_error
 from tensormesh_server.errors import APIError
 from tensormesh_server.testing.fake_upstream import FakeUpstream, free_port, running_fake_upstream
 
@@ -89,3 +91,62 @@ def test_upstream_error_mapping(
     assert error.status == expected_status
     assert message in error.message
     assert error.code is None or isinstance(error.code, str)
+
+
+async def _crashing_server(dies_with: bytes) -> asyncio.Server:
+    """A replica that reads a request, sends `dies_with` and closes the connection."""
+
+    async def crash(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(dies_with)
+        await writer.drain()
+        writer.close()
+
+    return await asyncio.start_server(crash, "127.0.0.1", 0)
+
+
+async def test_replica_dying_mid_answer_fails_over_when_nothing_was_relayed() -> None:
+    """A whole (non-streamed) answer cut short: the next replica answers instead."""
+    dying = await _crashing_server(b'HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n{"id"')
+    port = dying.sockets[0].getsockname()[1]
+    transport = make_transport()
+    try:
+        with running_fake_upstream(FakeUpstream(name="alive")) as (url, fake):
+            pool = ReplicaPool(transport, [f"http://127.0.0.1:{port}", url])
+            pool.replicas[1].in_flight = 10
+            status, content = await pool.request("POST", "/v1/completions", b'{"prompt":"x"}')
+            assert status == 200
+            assert b"cmpl-alive" in content
+            assert fake.requests == 1
+    finally:
+        dying.close()
+        await transport.aclose()
+
+
+@pytest.mark.parametrize(
+    "dies_with",
+    [
+        b"",
+        b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n",
+    ],
+    ids=["before-the-headers", "before-the-first-chunk"],
+)
+async def test_replica_dying_before_the_first_byte_fails_over(dies_with: bytes) -> None:
+    """A replica that takes the request and dies before streaming anything (a crash): the
+    stream is served by the next replica, the client never sees the failure."""
+    dying = await _crashing_server(dies_with)
+    port = dying.sockets[0].getsockname()[1]
+    transport = make_transport()
+    try:
+        with running_fake_upstream(FakeUpstream(name="alive")) as (url, fake):
+            pool = ReplicaPool(transport, [f"http://127.0.0.1:{port}", url])
+            pool.replicas[1].in_flight = 10  # the dying one looks idle and is tried first
+            body = b'{"prompt":"x","stream":true}'
+            async with pool.stream("POST", "/v1/completions", body) as (response, chunks):
+                assert response.status_code == 200
+                assert b"cmpl-alive" in b"".join([chunk async for chunk in chunks])
+            assert fake.requests == 1
+            assert not pool.replicas[0].healthy(pool.replicas[0].failed_at + 1)
+    finally:
+        dying.close()
+        await transport.aclose()

@@ -12,7 +12,7 @@ from typing import Any
 import httpx2
 
 from tensormesh_server.errors import APIError
-from tensormesh_server.models_config import ModelSpec
+from tensormesh_server.models_config import ModelSpec, upstream_timeout_seconds
 
 from .base import Engine, Generation, ModelInfo, Route
 from .upstream import ReplicaPool, upstream_error
@@ -119,5 +119,6 @@ def openai_engine(spec: ModelSpec, transport: httpx2.AsyncBaseTransport) -> Open
         root=spec.upstream_name,
         max_model_len=spec.max_model_len,
     )
-    pool = ReplicaPool(transport, spec.upstream_urls, spec.api_key)
+    timeout = spec.timeout_seconds or upstream_timeout_seconds()
+    pool = ReplicaPool(transport, spec.upstream_urls, spec.api_key, timeout)
     return OpenAICompatibleEngine(info, spec.upstream_name, pool)

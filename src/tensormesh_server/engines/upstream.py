@@ -12,6 +12,7 @@ from typing import Any
 import httpx2
 
 from tensormesh_server.errors import APIError, upstream_unavailable
+from tensormesh_server.models_config import DEFAULT_UPSTREAM_TIMEOUT_SECONDS
 
 RETRY_AFTER_FAILURE_SECONDS = 5.0
 """A replica that refused a connection is tried last for this long."""
@@ -19,7 +20,7 @@ RETRY_AFTER_FAILURE_SECONDS = 5.0
 FAILOVER_STATUSES = frozenset({502, 503})
 """Answers after which a request goes to another replica (when one remains)."""
 
-_TIMEOUTS = {"connect": 5.0, "read": 600.0, "write": 60.0, "pool": 60.0}
+_TIMEOUTS = {"connect": 5.0, "read": DEFAULT_UPSTREAM_TIMEOUT_SECONDS, "write": 60.0, "pool": 60.0}
 _LIMITS = httpx2.Limits(max_connections=512, max_keepalive_connections=128, keepalive_expiry=30.0)
 
 
@@ -99,16 +100,22 @@ def upstream_error(status: int, content: bytes, url: str) -> APIError:
 
 
 class ReplicaPool:
-    """Sends requests to the least busy healthy replica, failing over on connection errors."""
+    """Sends requests to the least busy healthy replica, failing over on connection errors.
+
+    `read_timeout`: how long a replica may stay silent, before its answer starts or between
+    two pieces of it; then the request fails with a 504 `timeout` APIError.
+    """
 
     def __init__(
         self,
         transport: httpx2.AsyncBaseTransport,
         urls: Sequence[str],
         api_key: str | None = None,
+        read_timeout: float = DEFAULT_UPSTREAM_TIMEOUT_SECONDS,
     ) -> None:
         if not urls:
             raise ValueError("a replica pool needs at least one URL")
+        self.timeouts = {**_TIMEOUTS, "read": read_timeout}
         self.transport = transport
         self.replicas = [Replica(url) for url in urls]
         self._headers = {"content-type": "application/json"}
@@ -123,9 +130,10 @@ class ReplicaPool:
         path: str,
         body: bytes | None,
         request_id: str | None,
-        timeouts: Mapping[str, float] = _TIMEOUTS,
+        timeouts: Mapping[str, float] | None = None,
     ) -> httpx2.Request:
         url = replica.url_for(path)
+        timeouts = self.timeouts if timeouts is None else timeouts
         headers = (
             self._headers if request_id is None else {**self._headers, "x-request-id": request_id}
         )
