@@ -20,7 +20,7 @@ from tensormesh_server.asgi import Receive, Scope, Send
 
 from . import openapi
 from .context import ControlPlaneContext
-from .errors import CPError
+from .errors import DATABASE_ERRORS, CPError, database_error_response
 from .routes import api_keys, auth, login_page, users
 from .routes import operations as operations_routes
 from .routes.admin_billing import routes as admin_billing_routes
@@ -95,6 +95,7 @@ class ControlPlaneApp:
             exception_handlers={
                 CPError: _cp_error,
                 HTTPException: _http_error,
+                **dict.fromkeys(DATABASE_ERRORS, database_error_response),
                 Exception: _internal_error,
             },
             max_body_size=MAX_BODY_BYTES,

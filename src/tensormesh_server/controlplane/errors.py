@@ -1,10 +1,32 @@
-"""Control Plane errors: protobuf-JSON `{code, message, details}` with the matching HTTP status."""
+"""Control Plane errors: protobuf-JSON `{code, message, details}` with the matching HTTP status.
+
+`DATABASE_ERRORS` are the exceptions of a database that cannot be reached (connection refused
+or lost, pool exhausted): the app answers them with `database_unavailable` (503 UNAVAILABLE
+with Retry-After), not a 500 with a traceback in the log.
+"""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
 from tensormesh.types.control_plane import ErrorBody
+
+logger = logging.getLogger("tensormesh_server.controlplane")
+
+DATABASE_ERRORS: tuple[type[Exception], ...] = (
+    OperationalError,
+    InterfaceError,
+    DisconnectionError,
+    PoolTimeoutError,
+)
+"""What a database that is down, restarting or out of reach raises."""
+DATABASE_RETRY_AFTER_SECONDS = 1
 
 
 class CPError(Exception):
@@ -53,3 +75,27 @@ def too_many_attempts(retry_after: int) -> CPError:
         f"too many attempts; try again in {retry_after} s",
         headers={"retry-after": str(retry_after)},
     )
+
+
+def database_unavailable() -> CPError:
+    """503 UNAVAILABLE with Retry-After: the database cannot be reached right now."""
+    return CPError(
+        503,
+        "the database is unavailable; try again shortly",
+        headers={"retry-after": str(DATABASE_RETRY_AFTER_SECONDS)},
+    )
+
+
+async def database_error_response(request: Request, exc: Exception) -> Response:
+    """The Starlette handler of `DATABASE_ERRORS`: one log line (no traceback), then the 503."""
+    orig = getattr(exc, "orig", None) or exc
+    reason = (str(orig).strip().splitlines() or [""])[0]
+    logger.warning(
+        "database unavailable on %s %s: %s: %s",
+        request.method,
+        request.url.path,
+        type(exc).__name__,
+        reason,
+    )
+    error = database_unavailable()
+    return JSONResponse(error.body(), status_code=error.status, headers=error.headers)

@@ -3,7 +3,9 @@
 Every `poll_seconds` (0.5 s) the gateway reads the live deployments (a small query), starts
 engines for new ones, stops those deleted, and hands the new model set to its listeners (the
 serverless app). Status changes (UP, DOWN with the reason) and log lines are written back in
-one transaction per poll. Engine start failures (missing or invalid GGUF file, bad upstream)
+one transaction per poll. While the database cannot be read the models running keep being
+served as they are and the reports wait in memory (one warning when the outage starts, one
+line when it ends). Engine start failures (missing or invalid GGUF file, bad upstream)
 become a DOWN event, never a crash; the registry does not retry a failed revision.
 """
 
@@ -38,6 +40,8 @@ POLL_SECONDS = 0.5
 RETIRE_GRACE_SECONDS = 30.0
 """How long a removed model's engine keeps serving the requests it already has."""
 GGUF_MAGIC = b"GGUF"
+READ = "read the deployed models"
+WRITE = "write the deployment reports"
 Listener = Callable[[Mapping[str, Engine]], None]
 
 
@@ -92,6 +96,12 @@ def gguf_problem(path: str) -> str | None:
     return None if magic == GGUF_MAGIC else f"not a GGUF model file: {path}"
 
 
+def _reason(exc: BaseException) -> str:
+    """The first line of a (database) error, with its type."""
+    lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+
+
 def _upstream_pool(engine: Engine) -> ReplicaPool | None:
     """The replicas of an `openai` engine (the embedded engine's server is in process)."""
     if isinstance(engine, OpenAICompatibleEngine) and not isinstance(engine, EmbeddedEngine):
@@ -122,6 +132,7 @@ class ModelRegistry:
         self._static_monitors: list[HealthMonitor] = []
         self._task: asyncio.Task[None] | None = None
         self._retiring: set[asyncio.Task[None]] = set()
+        self._down_since: dict[str, float] = {}  # failing database work -> since when
 
     @property
     def engines(self) -> dict[str, Engine]:
@@ -151,7 +162,26 @@ class ModelRegistry:
             try:
                 await self.poll_once()
             except Exception as exc:  # the database may be away for a while: keep serving
-                logger.warning("cannot read the deployed models: %s", exc)
+                self._database_failed(READ, exc)
+            else:
+                self._database_recovered(READ)
+
+    def _database_failed(self, what: str, exc: Exception) -> None:
+        """Warn once per outage (the polls go on every `poll_seconds`)."""
+        if what in self._down_since:
+            return
+        self._down_since[what] = time.monotonic()
+        logger.warning(
+            "cannot %s: %s; serving the %d model(s) running until the database is back",
+            what,
+            _reason(exc),
+            len(self.engines),
+        )
+
+    def _database_recovered(self, what: str) -> None:
+        since = self._down_since.pop(what, None)
+        if since is not None:
+            logger.info("can %s again after %.1f s", what, time.monotonic() - since)
 
     def _read(self) -> list[Wanted]:
         assert self.db is not None
@@ -293,8 +323,10 @@ class ModelRegistry:
         try:
             await asyncio.to_thread(self._write, lines, changes)
         except Exception as exc:
-            logger.warning("cannot write deployment reports: %s", exc)
+            self._database_failed(WRITE, exc)
             self.logbook.restore(lines, changes)
+        else:
+            self._database_recovered(WRITE)
 
     async def aclose(self) -> None:
         """Stop following, write the last reports, stop the deployed engines."""

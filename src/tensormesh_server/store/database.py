@@ -78,7 +78,12 @@ def make_engine(url: str) -> Engine:
             engine = create_engine(parsed, connect_args={"check_same_thread": False})
             event.listen(engine, "connect", _sqlite_pragmas)
             return engine
-        return create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=10)
+        # A database that stops answering (rather than refusing) must not hold a worker thread
+        # for the operating system's TCP timeout: connections give up after 5 s by default.
+        connect_args = {} if "connect_timeout" in parsed.query else {"connect_timeout": 5}
+        return create_engine(
+            parsed, pool_pre_ping=True, pool_size=5, max_overflow=10, connect_args=connect_args
+        )
     except (ArgumentError, NoSuchModuleError, ImportError, OSError) as exc:
         shown = display_url(url)
         raise DatabaseError(f"invalid database URL {shown}: {exc}") from None
