@@ -70,18 +70,26 @@ start() {
   return 1
 }
 
-stop_all() {
+# stop NAME...: SIGTERM to all of them at once, then wait for each (SIGKILL after 30 s).
+stop() {
   local name pid
-  for name in gateway2 gateway1 controlplane engine; do
+  for name in "$@"; do
+    if [ -f "$dir/$name.pid" ]; then kill -TERM "$(cat "$dir/$name.pid")" 2>/dev/null || true; fi
+  done
+  for name in "$@"; do
     [ -f "$dir/$name.pid" ] || continue
     pid="$(cat "$dir/$name.pid")"
-    if kill -TERM "$pid" 2>/dev/null; then
-      for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-      kill -KILL "$pid" 2>/dev/null && echo "$name did not stop in 30 s: killed" >&2
-    fi
+    for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    kill -KILL "$pid" 2>/dev/null && echo "$name did not stop in 30 s: killed" >&2
     rm -f "$dir/$name.pid"
     echo "$name stopped" >&2
   done
+}
+
+# The gateways first (their in-flight streams drain from the engine), then the rest.
+stop_all() {
+  stop gateway2 gateway1
+  stop controlplane engine
 }
 
 up() {

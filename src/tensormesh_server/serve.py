@@ -22,6 +22,7 @@ from tensormesh import __version__
 from .app import ServerlessApp
 from .asgi import Receive, Scope, Send
 from .auth import KeyVerifier, StaticKeyVerifier
+from .controlplane.app import ControlPlaneApp
 from .controlplane.key_verifier import AnyKeyVerifier, DatabaseKeyVerifier
 from .controlplane.runtime import build_app as build_controlplane
 from .controlplane.runtime import prepare_database
@@ -165,6 +166,8 @@ async def serve(
         await registry.aclose()
         await database_keys.aclose()
         await limiter.aclose()
+        if isinstance(controlplane, ControlPlaneApp):
+            await controlplane.context.aclose()  # its Redis connections (sign-in limits)
         await _stop_engines(engines)
         await transport.aclose()
 

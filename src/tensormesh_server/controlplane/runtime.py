@@ -7,6 +7,7 @@ import logging
 import os
 from collections.abc import Mapping
 
+from tensormesh_server.limits.settings import ENV_REDIS_URL
 from tensormesh_server.models_config import SettingsError
 from tensormesh_server.store.database import Database, DatabaseError, display_url
 
@@ -64,5 +65,10 @@ def build_app(
     db: Database, env: Mapping[str, str] = os.environ, static_models: tuple[str, ...] = ()
 ) -> ControlPlaneApp:
     """The Control Plane app over a prepared database (`static_models`: the ids of the models
-    served from flags or a models file)."""
-    return create_app(ControlPlaneContext(db, config_from_env(env), static_models=static_models))
+    served from flags or a models file; the sign-in limits shared through TENSORMESH_REDIS_URL
+    when it is set)."""
+    redis_url = env.get(ENV_REDIS_URL, "").strip()
+    context = ControlPlaneContext(
+        db, config_from_env(env), static_models=static_models, redis_url=redis_url
+    )
+    return create_app(context)

@@ -7,17 +7,12 @@ cannot be reached the request is allowed (fail open) and a warning is logged at 
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
 from typing import Any
 
-import redis.asyncio as aioredis
-from redis.exceptions import RedisError
-
 from .base import WINDOW_SECONDS, Decision, KeyLimits, window_of
-
-logger = logging.getLogger("tensormesh_server")
+from .redis_client import DEFAULT_TIMEOUT, REDIS_ERRORS, OutageWarning, redis_client
 
 # KEYS: requests counter, tokens counter. ARGV: rpm, tpm (-1 = unlimited), expiry seconds.
 _ACQUIRE = """
@@ -45,30 +40,20 @@ class RedisRateLimiter:
         *,
         prefix: str = "tm:rl:",
         clock: Callable[[], float] = time.time,
-        timeout: float = 0.5,
+        timeout: float = DEFAULT_TIMEOUT,
         warn_every: float = 10.0,
     ) -> None:
         self.prefix = prefix
         self._clock = clock
-        self._warn_every = warn_every
-        self._warned_at = float("-inf")
-        self._redis: aioredis.Redis = aioredis.Redis.from_url(
-            url, socket_timeout=timeout, socket_connect_timeout=timeout
+        self._fail_open = OutageWarning(
+            "rate limiter", "allowing requests without limits", warn_every
         )
+        self._redis = redis_client(url, timeout)
         self._script: Any = self._redis.register_script(_ACQUIRE)
 
     def _keys(self, key_id: str, window: int) -> tuple[str, str]:
         base = f"{self.prefix}{{{key_id}:{window}}}:"
         return base + "requests", base + "tokens"
-
-    def _fail_open(self, exc: Exception) -> None:
-        now = time.monotonic()
-        if now - self._warned_at >= self._warn_every:
-            self._warned_at = now
-            logger.warning(
-                "rate limiter: Redis is unreachable (%s); allowing requests without limits",
-                type(exc).__name__,
-            )
 
     async def acquire(self, key_id: str, limits: KeyLimits) -> Decision:
         """Count one request in the shared window when it fits (fails open)."""
@@ -80,7 +65,7 @@ class RedisRateLimiter:
             allowed, requests, tokens = await self._script(
                 keys=self._keys(key_id, window), args=args
             )
-        except (RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             self._fail_open(exc)
             return Decision(True, limits, 0, 0, left)
         return Decision(bool(allowed), limits, int(requests), int(tokens), left)
@@ -96,7 +81,7 @@ class RedisRateLimiter:
                 pipe.incrby(key, tokens)
                 pipe.expire(key, _EXPIRY)
                 await pipe.execute()
-        except (RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             self._fail_open(exc)
 
     async def aclose(self) -> None:

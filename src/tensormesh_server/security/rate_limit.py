@@ -1,8 +1,9 @@
-"""An in-memory sliding-window limiter of failed attempts (sign-in form, login-code exchange).
+"""Sliding-window limiters of failed attempts (sign-in form, login-code exchange, login starts).
 
 Each key (for example `email|ip`) may fail `limit` times within `window` seconds; after that
-`check` reports how many seconds to wait. One process keeps its own counts (a shared store such
-as Redis is the seam for several replicas).
+`retry_after` reports how many seconds to wait. `RateLimiter` keeps the counts in this process;
+the routes use an `AttemptLimiter`: `LocalAttemptLimiter` over it, or, with Redis configured,
+`tensormesh_server.limits.attempts.RedisAttemptLimiter`, shared by every control-plane process.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from typing import Protocol
 
 MAX_KEYS = 100_000
 
@@ -61,3 +63,38 @@ class RateLimiter:
         """Forget the failures of `key` (after a success)."""
         with self._lock:
             self._failures.pop(key, None)
+
+
+class AttemptLimiter(Protocol):
+    """Failed attempts per key within a window, as the routes use them."""
+
+    async def retry_after(self, key: str) -> int | None:
+        """Seconds to wait before `key` may try again, or None when it may try now."""
+        ...
+
+    async def fail(self, key: str) -> None:
+        """Record one failed attempt of `key`."""
+        ...
+
+    async def reset(self, key: str) -> None:
+        """Forget the failures of `key` (after a success)."""
+        ...
+
+
+class LocalAttemptLimiter:
+    """An `AttemptLimiter` counting in this process only (no Redis configured)."""
+
+    def __init__(self, limiter: RateLimiter) -> None:
+        self.limiter = limiter
+
+    async def retry_after(self, key: str) -> int | None:
+        """Seconds to wait before `key` may try again, or None when it may try now."""
+        return self.limiter.retry_after(key)
+
+    async def fail(self, key: str) -> None:
+        """Record one failed attempt of `key`."""
+        self.limiter.fail(key)
+
+    async def reset(self, key: str) -> None:
+        """Forget the failures of `key` (after a success)."""
+        self.limiter.reset(key)

@@ -49,10 +49,10 @@ async def start(request: Request) -> Response:
     """Create a pending login and tell the CLI where to send the browser."""
     cp = context(request)
     ip = client_ip(request)
-    wait = cp.start_limiter.retry_after(ip)
+    wait = await cp.start_limiter.retry_after(ip)
     if wait is not None:
         raise too_many_attempts(wait)
-    cp.start_limiter.fail(ip)  # every start counts: each one stores a row
+    await cp.start_limiter.fail(ip)  # every start counts: each one stores a row
     code = await in_transaction(
         request, lambda session, now: logins.start(session, now=now, config=cp.config)
     )
@@ -69,7 +69,7 @@ async def exchange(request: Request) -> Response:
     """202 while pending, 200 tokens once approved, 403 denied, 400/404 otherwise."""
     cp = context(request)
     limiter, ip = cp.exchange_limiter, client_ip(request)
-    wait = limiter.retry_after(ip)
+    wait = await limiter.retry_after(ip)
     if wait is not None:
         raise too_many_attempts(wait)
     body = parse(
@@ -84,7 +84,7 @@ async def exchange(request: Request) -> Response:
         result = await in_transaction(request, run)
     except CPError as error:
         if error.status in (400, 404):
-            limiter.fail(ip)
+            await limiter.fail(ip)
         raise
     if result.tokens is None:
         return JSONResponse(

@@ -162,7 +162,7 @@ async def _sign_in(request: Request, page: _Page, code: str, form: dict[str, str
     cp = context(request)
     email, password = form.get("email", "").strip(), form.get("password", "")
     limit_key = f"{email.lower()}|{client_ip(request)}"
-    wait = cp.sign_in_limiter.retry_after(limit_key)
+    wait = await cp.sign_in_limiter.retry_after(limit_key)
     if wait is not None:
         content = pages.sign_in_page(
             code, page.csrf, email, f"Too many failed sign-ins. Try again in {wait} seconds."
@@ -176,10 +176,10 @@ async def _sign_in(request: Request, page: _Page, code: str, form: dict[str, str
 
     signed_in = await in_transaction(request, run)
     if signed_in is None:
-        cp.sign_in_limiter.fail(limit_key)
+        await cp.sign_in_limiter.fail(limit_key)
         content = pages.sign_in_page(code, page.csrf, email, "Wrong email or password.")
         return page.html(content, 401)
-    cp.sign_in_limiter.reset(limit_key)
+    await cp.sign_in_limiter.reset(limit_key)
     return page.redirect(code, session_token=signed_in[1])
 
 
