@@ -139,14 +139,18 @@ def test_health_is_503_when_no_engine_can_serve(tmp_path: Path) -> None:
     ) as running:
         health = httpx2.get(f"{running.serverless_url}/health")
         assert health.status_code == 503
-        assert dead in health.json()["status"]
+        status = health.json()["status"]
+        assert "model gone: replica 1 unreachable (cannot connect)" in status
+        assert "127.0.0.1" not in status  # upstream addresses go to the log, not to clients
         response = httpx2.post(
             f"{running.serverless_url}/v1/chat/completions",
             json={"model": "gone", "messages": [{"role": "user", "content": "x"}]},
             headers={"authorization": f"Bearer {KEY}"},
         )
         assert response.status_code == 503
-        assert "no upstream replica is reachable" in response.json()["error"]["message"]
+        message = response.json()["error"]["message"]
+        assert message == "no upstream replica is reachable: replica 1 (cannot connect)"
+    assert dead.removeprefix("http://") in running.log()
 
 
 def test_sigterm_lets_a_stream_finish_and_exits_0(

@@ -47,16 +47,24 @@ async def test_failover_to_a_live_replica() -> None:
             assert pool.replicas[1].in_flight == 10
 
 
-async def test_all_replicas_down_is_503() -> None:
+async def test_all_replicas_down_is_503_naming_replicas_not_addresses(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     urls = [f"http://127.0.0.1:{free_port()}", f"http://127.0.0.1:{free_port()}"]
     async with httpx2.AsyncHTTPTransport() as transport:
         pool = ReplicaPool(transport, urls)
         with pytest.raises(APIError) as caught:
             await pool.request("POST", "/v1/completions", b"{}")
         assert caught.value.status == 503
-        assert "no upstream replica is reachable" in caught.value.message
-        assert urls[0] in caught.value.message
-        assert await pool.check("/health") is not None
+        message = caught.value.message
+        assert message.startswith("no upstream replica is reachable: ")
+        assert "replica 1 (cannot connect)" in message
+        assert "replica 2 (cannot connect)" in message
+        assert "127.0.0.1" not in message
+        assert all(url in caplog.text for url in urls)  # the operator's log has the addresses
+        health = await pool.check("/health")
+        assert health is not None
+        assert "127.0.0.1" not in health
 
 
 async def test_in_flight_counts_while_streaming() -> None:

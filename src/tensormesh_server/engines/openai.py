@@ -62,7 +62,7 @@ class OpenAICompatibleEngine(Engine):
     async def _post(self, path: str, body: dict[str, Any], request_id: str | None) -> bytes:
         status, content = await self.pool.request("POST", path, self._payload(body), request_id)
         if status != 200:
-            raise upstream_error(status, content, self.pool.replicas[0].url)
+            raise upstream_error(status, content, "replica")
         return content
 
     async def generate(
@@ -87,9 +87,7 @@ class OpenAICompatibleEngine(Engine):
             chunks,
         ):
             if response.status_code != 200:
-                raise upstream_error(
-                    response.status_code, await response.aread(), str(response.url)
-                )
+                raise upstream_error(response.status_code, await response.aread(), "replica")
             yield chunks
 
     async def tokenize(self, body: dict[str, Any], request_id: str | None) -> dict[str, Any]:

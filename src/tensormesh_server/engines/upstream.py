@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
@@ -13,6 +14,8 @@ import httpx2
 
 from tensormesh_server.errors import APIError, upstream_unavailable
 from tensormesh_server.models_config import DEFAULT_UPSTREAM_TIMEOUT_SECONDS
+
+logger = logging.getLogger("tensormesh_server")
 
 RETRY_AFTER_FAILURE_SECONDS = 5.0
 """A replica that refused a connection is tried last for this long."""
@@ -27,14 +30,17 @@ _LIMITS = httpx2.Limits(max_connections=512, max_keepalive_connections=128, keep
 class Replica:
     """One upstream base URL, its load, and its health.
 
+    `name` ("replica 2") is what clients see in error messages: upstream addresses are the
+    operator's business and go to the log only.
     `failed_at`: the last refused connection (the replica is tried last for a while after);
     `down`/`reason`: set by a health monitor (registry.health) until a check passes again.
     """
 
-    __slots__ = ("_urls", "down", "failed_at", "in_flight", "reason", "url")
+    __slots__ = ("_urls", "down", "failed_at", "in_flight", "name", "reason", "url")
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, name: str = "replica") -> None:
         self.url = url
+        self.name = name
         self.in_flight = 0
         self.failed_at = -1e9
         self.down = False
@@ -72,8 +78,8 @@ def make_transport() -> httpx2.AsyncBaseTransport:
     )
 
 
-def upstream_error(status: int, content: bytes, url: str) -> APIError:
-    """Map an upstream error response to our error shape."""
+def upstream_error(status: int, content: bytes, source: str) -> APIError:
+    """Map an upstream error response to our error shape (`source`: the replica's name)."""
     error: Any = None
     with suppress(ValueError, AttributeError):
         error = json.loads(content).get("error")
@@ -82,7 +88,7 @@ def upstream_error(status: int, content: bytes, url: str) -> APIError:
     if not isinstance(error, dict) or not isinstance(error.get("message"), str):
         text = content.decode(errors="replace").strip()[:200]
         error = {
-            "message": f"upstream {url} answered HTTP {status}" + (f": {text}" if text else "")
+            "message": f"upstream {source} answered HTTP {status}" + (f": {text}" if text else "")
         }
     code = error.get("code")
     kind = error.get("type")
@@ -117,7 +123,7 @@ class ReplicaPool:
             raise ValueError("a replica pool needs at least one URL")
         self.timeouts = {**_TIMEOUTS, "read": read_timeout}
         self.transport = transport
-        self.replicas = [Replica(url) for url in urls]
+        self.replicas = [Replica(url, f"replica {n}") for n, url in enumerate(urls, 1)]
         self._headers = {"content-type": "application/json"}
         if api_key:
             self._headers["authorization"] = f"Bearer {api_key}"
@@ -169,7 +175,7 @@ class ReplicaPool:
     @staticmethod
     def _failed(replica: Replica, exc: Exception) -> str:
         replica.failed_at = time.monotonic()
-        return f"{replica.url} ({_reason(exc)})"
+        return _failure(replica, exc)
 
     @staticmethod
     async def _refused(response: httpx2.Response, replica: Replica, last: bool) -> str | None:
@@ -178,7 +184,7 @@ class ReplicaPool:
             return None
         await response.aclose()
         replica.failed_at = time.monotonic()
-        return f"{replica.url} (HTTP {response.status_code})"
+        return f"{replica.name} (HTTP {response.status_code})"
 
     @asynccontextmanager
     async def open(
@@ -238,7 +244,7 @@ class ReplicaPool:
                 except httpx2.TransportError as exc:
                     raise APIError(
                         502,
-                        f"upstream {replica.url} failed: {_reason(exc)}",
+                        f"upstream {_failure(replica, exc)} failed mid-answer",
                         type="upstream_error",
                         code="upstream_error",
                     ) from exc
@@ -287,9 +293,9 @@ class ReplicaPool:
             response = await self.transport.handle_async_request(request)
             await response.aclose()
         except httpx2.HTTPError as exc:
-            return f"{replica.url} unreachable ({_reason(exc)})"
+            return f"{replica.name} unreachable ({_kind(exc)})"
         if response.status_code >= 500:
-            return f"{replica.url} answered HTTP {response.status_code}"
+            return f"{replica.name} answered HTTP {response.status_code}"
         return None
 
     async def check(self, path: str, timeout: float = 2.0) -> str | None:
@@ -311,9 +317,27 @@ async def _prepend(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[by
 
 
 def _timed_out(replica: Replica) -> APIError:
-    return APIError(504, f"upstream {replica.url} timed out", type="upstream_error", code="timeout")
+    logger.warning("upstream %s (%s) timed out", replica.name, replica.url)
+    return APIError(
+        504, f"upstream {replica.name} timed out", type="upstream_error", code="timeout"
+    )
 
 
-def _reason(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text or type(exc).__name__
+def _failure(replica: Replica, exc: Exception) -> str:
+    """What clients are told of a failed replica; the log gets its address and the details."""
+    detail = str(exc).strip() or type(exc).__name__
+    logger.warning("upstream %s (%s): %s", replica.name, replica.url, detail)
+    return f"{replica.name} ({_kind(exc)})"
+
+
+def _kind(exc: Exception) -> str:
+    """A description of a transport failure that names no address."""
+    if isinstance(exc, httpx2.TimeoutException):
+        return "timed out"
+    if isinstance(exc, httpx2.ConnectError):
+        return "cannot connect"
+    if isinstance(exc, httpx2.RemoteProtocolError):
+        return "closed the connection"
+    if isinstance(exc, httpx2.ReadError | httpx2.WriteError):
+        return "connection lost"
+    return type(exc).__name__
