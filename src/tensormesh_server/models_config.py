@@ -50,18 +50,24 @@ class ModelSpec:
         return self.upstream_model or self.id
 
 
+def env_number(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    """The number in environment variable `name` (`default` when unset); SettingsError unless
+    it is between `low` and `high`."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a number") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name}={raw!r} must be between {low:g} and {high:g}")
+    return value
+
+
 def upstream_timeout_seconds(env: Mapping[str, str] = os.environ) -> float:
     """The default upstream read timeout: TENSORMESH_UPSTREAM_TIMEOUT_SECONDS, else 600."""
-    raw = env.get(ENV_UPSTREAM_TIMEOUT, "").strip()
-    if not raw:
-        return DEFAULT_UPSTREAM_TIMEOUT_SECONDS
-    try:
-        seconds = float(raw)
-    except ValueError:
-        raise SettingsError(f"{ENV_UPSTREAM_TIMEOUT}={raw!r} is not a number") from None
-    if not 0 < seconds < float("inf"):
-        raise SettingsError(f"{ENV_UPSTREAM_TIMEOUT} must be a positive number, got {raw!r}")
-    return seconds
+    return env_number(env, ENV_UPSTREAM_TIMEOUT, DEFAULT_UPSTREAM_TIMEOUT_SECONDS, 0.001, 86_400.0)
 
 
 def default_embedded_model() -> str | None:

@@ -31,7 +31,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from tensormesh_server.auth import Caller, KeyVerifier
 from tensormesh_server.errors import APIError
 from tensormesh_server.limits.base import KeyLimits
-from tensormesh_server.models_config import SettingsError
+from tensormesh_server.models_config import env_number
 from tensormesh_server.security.credentials import digest, looks_like_api_key
 from tensormesh_server.store.database import Database
 
@@ -49,16 +49,7 @@ MAX_STALE_SECONDS = 86_400.0
 
 def stale_seconds_from_env(env: Mapping[str, str] = os.environ) -> float:
     """`TENSORMESH_KEY_STALE_SECONDS` (0 to 86400; SettingsError when invalid)."""
-    raw = env.get(ENV_KEY_STALE_SECONDS, "").strip()
-    if not raw:
-        return DEFAULT_STALE_SECONDS
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(f"{ENV_KEY_STALE_SECONDS}={raw!r} is not a number") from None
-    if not 0 <= value <= MAX_STALE_SECONDS:
-        raise SettingsError(f"{ENV_KEY_STALE_SECONDS}={raw!r} must be between 0 and 86400")
-    return value
+    return env_number(env, ENV_KEY_STALE_SECONDS, DEFAULT_STALE_SECONDS, 0, MAX_STALE_SECONDS)
 
 
 def key_store_unavailable() -> APIError:

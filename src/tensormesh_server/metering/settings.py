@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from tensormesh_server.models_config import SettingsError
+from tensormesh_server.models_config import SettingsError, env_number
 
 from .meter import MAX_PENDING
 
@@ -38,24 +38,11 @@ class MeteringSettings:
         if enforce_raw not in ("", "1", "0", "true", "false", "yes", "no", "on", "off"):
             raise SettingsError(f"{ENV_ENFORCE}={enforce_raw!r} must be 1 or 0")
         return cls(
-            flush_seconds=_number(env, ENV_FLUSH_SECONDS, cls.flush_seconds, 0.01, 3600.0),
-            batch_size=int(_number(env, ENV_BATCH_SIZE, cls.batch_size, 1, 100_000)),
+            flush_seconds=env_number(env, ENV_FLUSH_SECONDS, cls.flush_seconds, 0.01, 3600.0),
+            batch_size=int(env_number(env, ENV_BATCH_SIZE, cls.batch_size, 1, 100_000)),
             enforce=enforce_raw not in ("0", "false", "no", "off"),
-            balance_refresh_seconds=_number(
+            balance_refresh_seconds=env_number(
                 env, ENV_BALANCE_REFRESH, cls.balance_refresh_seconds, 0.05, 60.0
             ),
-            max_pending=int(_number(env, ENV_MAX_PENDING, cls.max_pending, 1, 100_000_000)),
+            max_pending=int(env_number(env, ENV_MAX_PENDING, cls.max_pending, 1, 100_000_000)),
         )
-
-
-def _number(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(f"{name}={raw!r} is not a number") from None
-    if not low <= value <= high:
-        raise SettingsError(f"{name}={raw!r} must be between {low:g} and {high:g}")
-    return value
