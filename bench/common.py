@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from statistics import median
+from statistics import median as median  # re-exported for the benchmarks
 from typing import NamedTuple
 
 import httpx2
@@ -91,6 +92,7 @@ class Started(NamedTuple):
 
     url: str
     pid: int
+    process: subprocess.Popen[bytes] | None = None
 
 
 def cpu_seconds(pid: int) -> float:
@@ -136,14 +138,19 @@ def child(
     ready_url: str,
     env: dict[str, str] | None = None,
     seconds: float = 60.0,
+    *,
+    wait: bool = True,
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """Start `command`, wait until `ready_url` answers, stop it (SIGTERM, then SIGKILL) at exit."""
+    """Start `command`, wait until `ready_url` answers, stop it (SIGTERM, then SIGKILL) at exit.
+    With `wait` false the caller waits (`wait_until_up`), e.g. to start several at once; its
+    RuntimeError prints the process's log too."""
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(
             list(command), cwd=ROOT, env=env or bench_env(), stdout=subprocess.DEVNULL, stderr=log
         )
         try:
-            wait_until_up(ready_url, process, seconds)
+            if wait:
+                wait_until_up(ready_url, process, seconds)
             yield process
         except RuntimeError:
             process.kill()
@@ -162,17 +169,38 @@ def child(
 
 
 @contextlib.contextmanager
-def responder() -> Iterator[str]:
-    """The fast bench responder in its own process; yields its base URL."""
+def responder_process(delay: float = 0.0) -> Iterator[Started]:
+    """The bench responder answering chat completions after `delay` s, in its own process;
+    yields its base URL and pid."""
     port = free_port()
-    command = [PYTHON, "-m", "bench.responder", "--port", str(port)]
-    with child(command, f"http://127.0.0.1:{port}/health"):
-        yield f"http://127.0.0.1:{port}"
+    command = [PYTHON, "-m", "bench.responder", "--port", str(port), "--delay", str(delay)]
+    with child(command, f"http://127.0.0.1:{port}/health") as process:
+        yield Started(f"http://127.0.0.1:{port}", process.pid)
 
 
 @contextlib.contextmanager
-def tm_server(args: Sequence[str], seconds: float = 120.0) -> Iterator[Started]:
-    """`tm server up ARGS` in its own process; yields its serverless base URL and pid."""
+def responder() -> Iterator[str]:
+    """The fast bench responder in its own process; yields its base URL."""
+    with responder_process() as started:
+        yield started.url
+
+
+SERVICE_ENV = ("TENSORMESH_DATABASE_URL", "TENSORMESH_REDIS_URL")
+"""Settings a `tm server up` of the bench gets only when the bench passes them (never the
+caller's: the bench must not write into a database of theirs)."""
+
+
+@contextlib.contextmanager
+def tm_server(
+    args: Sequence[str],
+    seconds: float = 120.0,
+    env: Mapping[str, str] | None = None,
+    *,
+    wait: bool = True,
+) -> Iterator[Started]:
+    """`tm server up ARGS` in its own process (its own data directory: a SQLite database unless
+    `env` names another; static key API_KEY); yields its serverless base URL, pid and process
+    (with `wait` false, before it answers: see `ready`)."""
     port, control = free_port(), free_port()
     command = [
         str(BIN / "tm"),
@@ -181,6 +209,54 @@ def tm_server(args: Sequence[str], seconds: float = 120.0) -> Iterator[Started]:
         *args,
     ]
     with tempfile.TemporaryDirectory(prefix="tm-bench-") as home:
-        env = bench_env(TENSORMESH_SERVER_API_KEYS=API_KEY, TM_DATA_HOME=home)
-        with child(command, f"http://127.0.0.1:{port}/version", env, seconds) as process:
-            yield Started(f"http://127.0.0.1:{port}", process.pid)
+        variables = bench_env(TENSORMESH_SERVER_API_KEYS=API_KEY, TM_DATA_HOME=home)
+        for name in SERVICE_ENV:
+            variables.pop(name, None)
+        variables.update(env or {})
+        ready_url = f"http://127.0.0.1:{port}/version"
+        with child(command, ready_url, variables, seconds, wait=wait) as process:
+            yield Started(f"http://127.0.0.1:{port}", process.pid, process)
+
+
+def ready(servers: Sequence[Started], seconds: float = 120.0) -> None:
+    """Wait until every `tm_server(..., wait=False)` of `servers` answers."""
+    for server in servers:
+        assert server.process is not None
+        wait_until_up(server.url + "/version", server.process, seconds)
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident memory (VmRSS of /proc/PID/status) of process `pid`, in bytes."""
+    with open(f"/proc/{pid}/status", encoding="ascii") as file:
+        for line in file:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+POSTGRES_URL = os.environ.get(
+    "TENSORMESH_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+"""A database on the PostgreSQL server the bench creates its throwaway databases on."""
+REDIS_URL = os.environ.get("TENSORMESH_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+"""The Redis the bench's gateway replicas share."""
+
+
+@contextlib.contextmanager
+def postgres_database() -> Iterator[str]:
+    """A new empty database on POSTGRES_URL's server, dropped at exit; yields its URL."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"tm_bench_{secrets.token_hex(5)}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()

@@ -13,7 +13,7 @@ not instant. Direct and gateway runs alternate round by round.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from urllib.parse import urlsplit
 
@@ -30,9 +30,10 @@ from .common import (
     median,
     percentile,
     responder,
+    responder_process,
     tm_server,
 )
-from .loadgen import LoadResult, build_request, run_load
+from .loadgen import Endpoint, LoadResult, build_request, run_load
 from .responder import run_loop
 
 PATH = "/v1/chat/completions"
@@ -54,42 +55,60 @@ def fake_upstream() -> Iterator[str]:
 @contextmanager
 def served_responder(delay: float) -> Iterator[str]:
     """The bench responder answering after `delay` s, in its own process; yields its URL."""
-    port = free_port()
-    command = [PYTHON, "-m", "bench.responder", "--port", str(port), "--delay", str(delay)]
-    with child(command, f"http://127.0.0.1:{port}/health"):
-        yield f"http://127.0.0.1:{port}"
+    with responder_process(delay) as started:
+        yield started.url
 
 
 class Target:
-    """Where the load goes: a base URL, the model to ask for, the headers to send, and the
-    pid of the server whose CPU time per request is worth recording (if any)."""
+    """Where the load goes: one base URL or several (replicas, spread round-robin), the model
+    to ask for, the headers to send, and the pids of the servers whose CPU time per request is
+    worth recording (if any). `bodies` replaces the default chat body (sent in turn)."""
 
     def __init__(
-        self, base_url: str, model: str, headers: dict[str, str], pid: int | None = None
+        self,
+        base_url: str | Sequence[str],
+        model: str,
+        headers: dict[str, str],
+        pid: int | Sequence[int] | None = None,
+        bodies: Sequence[Mapping[str, object]] = (),
     ) -> None:
-        parts = urlsplit(base_url)
-        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
-        self.url = base_url
-        self.request = build_request(base_url + PATH, {**CHAT_BODY, "model": model}, headers)
-        self.pid = pid
+        urls = [base_url] if isinstance(base_url, str) else list(base_url)
+        self.url = " + ".join(urls)
+        self.pids = [pid] if isinstance(pid, int) else list(pid or ())
+        self.endpoints = []
+        for url in urls:
+            parts = urlsplit(url)
+            requests = [
+                build_request(url + PATH, {**body, "model": model}, headers)
+                for body in (bodies or [CHAT_BODY])
+            ]
+            self.endpoints.append(
+                Endpoint(parts.hostname or "127.0.0.1", parts.port or 80, requests)
+            )
 
     def load(self, concurrency: int, seconds: float) -> LoadResult:
-        """Run the load; for a server with a pid, also estimate its CPU seconds per request."""
-        before, began = cpu_seconds(self.pid) if self.pid else 0.0, time.perf_counter()
+        """Run the load; with pids, also estimate the servers' CPU seconds per request.
+        Raises RuntimeError on any answer but 200."""
+        before, began = self.cpu(), time.perf_counter()
         result: LoadResult = run_loop(
-            run_load(self.host, self.port, self.request, concurrency=concurrency, seconds=seconds)
+            run_load(self.endpoints, concurrency=concurrency, seconds=seconds)
         )
         if result.errors or not result.latencies:
             raise RuntimeError(
-                f"{self.url}: {result.errors} errors, {len(result.latencies)} answers"
+                f"{self.url}: {len(result.latencies)} answers, {result.errors} errors "
+                f"(status: count {dict(result.statuses)})"
             )
-        if self.pid:  # the share of a core it used, over the requests per second
-            busy = (cpu_seconds(self.pid) - before) / (time.perf_counter() - began)
+        if self.pids:  # the share of a core they used, over the requests per second
+            busy = (self.cpu() - before) / (time.perf_counter() - began)
             result.server_cpu = busy / result.rate
         return result
 
+    def cpu(self) -> float:
+        """CPU seconds used so far by the servers with pids."""
+        return sum(cpu_seconds(pid) for pid in self.pids)
 
-def _runs(
+
+def load_blocks(
     pair: dict[str, Target], concurrency: int, seconds: float
 ) -> tuple[dict[str, Block], dict[str, list[LoadResult]]]:
     """Blocks for `interleave` that load each target, and where their results are kept."""
@@ -132,12 +151,12 @@ def gateway_overhead(
                 for target in pair.values():
                     target.load(in_flight, 0.3)
             say("gateway in front of the bench responder, 1 in flight: requests/s:")
-            blocks, latency = _runs(pairs["bench responder"], 1, seconds)
+            blocks, latency = load_blocks(pairs["bench responder"], 1, seconds)
             interleave(rounds, 1, blocks, say)
             throughput = {}
             for upstream, pair in pairs.items():
                 say(f"gateway in front of {upstream}, {in_flight} in flight: requests/s:")
-                blocks, throughput[upstream] = _runs(pair, in_flight, seconds)
+                blocks, throughput[upstream] = load_blocks(pair, in_flight, seconds)
                 interleave(rounds, 1, blocks, say)
     return [
         _latency_row(latency),

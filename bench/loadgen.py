@@ -1,8 +1,11 @@
 """A raw asyncio HTTP/1.1 load client (uvloop when available) that is never the bottleneck.
 
-Each connection sends one prebuilt request, waits for the whole response (content-length or
-chunked), records the latency and sends the next. It parses only what it must: the status line,
-the content-length or the end of a chunked body.
+Each worker keeps one request in flight: it sends a prebuilt request, waits for the whole
+response (content-length or chunked), records the latency and sends the next. It parses only what
+it must: the status line, the content-length or the end of a chunked body. With several
+endpoints (replicas behind a load balancer) each worker holds a keep-alive connection to every
+one and spreads its requests over them round-robin, as an HTTP load balancer would; with several
+requests per endpoint (e.g. streamed and not) it sends them in turn.
 """
 
 from __future__ import annotations
@@ -10,8 +13,10 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import cast
+from typing import NamedTuple, cast
 from urllib.parse import urlsplit
 
 
@@ -29,13 +34,23 @@ def build_request(url: str, body: object, headers: dict[str, str] | None = None)
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + payload
 
 
+class Endpoint(NamedTuple):
+    """Where requests go: a host, a port and the requests to send there in turn."""
+
+    host: str
+    port: int
+    requests: Sequence[bytes]
+
+
 @dataclass
 class LoadResult:
-    """Latencies (seconds) of the completed requests, errors, the measured wall time, and
-    (filled in by callers that know the server's pid) its CPU seconds per request."""
+    """Latencies (seconds) of the 200 answers, the other answers (errors, counted by status),
+    the measured wall time, and (filled in by callers that know the servers' pids) their CPU
+    seconds per request."""
 
     latencies: list[float] = field(default_factory=list)
     errors: int = 0
+    statuses: Counter[int] = field(default_factory=Counter)
     seconds: float = 0.0
     server_cpu: float | None = None
 
@@ -98,37 +113,50 @@ class _Connection(asyncio.Protocol):
 
 
 async def run_load(
-    host: str, port: int, request: bytes, *, concurrency: int, seconds: float, warmup: float = 0.3
+    endpoints: Sequence[Endpoint], *, concurrency: int, seconds: float, warmup: float = 0.3
 ) -> LoadResult:
-    """Keep `concurrency` requests in flight for `seconds` (after `warmup` seconds unrecorded)."""
+    """Keep `concurrency` requests in flight for `seconds` (after `warmup` seconds unrecorded),
+    spread round-robin over `endpoints`; requests sent before the end are all waited for."""
     loop = asyncio.get_running_loop()
-    connections = []
-    for _ in range(concurrency):
-        _, protocol = await loop.create_connection(_Connection, host, port)
-        connections.append(protocol)
-    result = LoadResult()
-    began = time.perf_counter()
-    record_from = began + warmup
-    stop = record_from + seconds
-
-    async def worker(connection: _Connection) -> None:
-        clock = time.perf_counter
-        while True:
-            sent = clock()
-            if sent >= stop:
-                return
-            status = await connection.exchange(request)
-            if sent >= record_from:
-                if status == 200:
-                    result.latencies.append(clock() - sent)
-                else:
-                    result.errors += 1
-
+    workers: list[list[_Connection]] = []
     try:
-        await asyncio.gather(*(worker(c) for c in connections))
+        for _ in range(concurrency):
+            workers.append([])
+            for endpoint in endpoints:
+                _, protocol = await loop.create_connection(
+                    _Connection, endpoint.host, endpoint.port
+                )
+                workers[-1].append(protocol)
+        result = LoadResult()
+        began = time.perf_counter()
+        record_from = began + warmup
+        stop = record_from + seconds
+
+        async def worker(number: int, connections: list[_Connection]) -> None:
+            clock = time.perf_counter
+            spread = len(endpoints)
+            turn = number
+            while True:
+                sent = clock()
+                if sent >= stop:
+                    return
+                endpoint = turn % spread
+                requests = endpoints[endpoint].requests
+                request = requests[(turn // spread) % len(requests)]
+                turn += 1
+                status = await connections[endpoint].exchange(request)
+                if sent >= record_from:
+                    if status == 200:
+                        result.latencies.append(clock() - sent)
+                    else:
+                        result.errors += 1
+                        result.statuses[status] += 1
+
+        await asyncio.gather(*(worker(n, c) for n, c in enumerate(workers)))
     finally:
-        for connection in connections:
-            if connection.transport is not None:
-                connection.transport.close()
+        for connections in workers:
+            for connection in connections:
+                if connection.transport is not None:
+                    connection.transport.close()
     result.seconds = time.perf_counter() - record_from
     return result

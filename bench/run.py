@@ -1,9 +1,9 @@
-"""Run every benchmark of issue 2 and print one table of ratios against their targets.
+"""Run every benchmark and print one table of ratios against their targets.
 
 Usage (from the repository root): `.venv/bin/python -m bench.run [--quick] [--json PATH]
-[--only NAME ...]` (`python bench/run.py` works too). Responders and servers run in their own
-processes; the measuring client is this process. Rates are medians over interleaved rounds;
-ratios are medians of per-round ratios.
+[--only NAME ...] [--soak-seconds S]` (`python bench/run.py` works too). Responders and
+servers run in their own processes; the measuring client is this process. Rates are medians over
+interleaved rounds; ratios are medians of per-round ratios.
 """
 
 from __future__ import annotations
@@ -41,13 +41,18 @@ class Settings:
     max_tokens: int
     token_rounds: int
     gateway_seconds: float
+    load_seconds: float
+    load_rounds: int
+    soak_seconds: float
+    soak_warmup: float
+    soak_sample_every: float
 
 
-FULL = Settings(100, 4, 320, 2, 5, 20_000, 15, 64, 11, 2.0)
-QUICK = Settings(50, 2, 128, 2, 3, 5_000, 5, 64, 3, 0.8)
+FULL = Settings(100, 4, 320, 2, 5, 20_000, 15, 64, 11, 2.0, 2.0, 4, 180.0, 20.0, 5.0)
+QUICK = Settings(50, 2, 128, 2, 3, 5_000, 5, 64, 3, 0.8, 0.8, 2, 15.0, 5.0, 2.5)
 IN_FLIGHT = 64
 GATEWAY_IN_FLIGHT = 16
-NAMES = ("clients", "sse", "startup", "tokens", "gateway")
+NAMES = ("clients", "sse", "startup", "tokens", "gateway", "load", "soak")
 
 
 def say(line: str) -> None:
@@ -55,7 +60,7 @@ def say(line: str) -> None:
 
 
 def run(names: list[str], settings: Settings) -> list[Row]:
-    from . import clients, gateway, sse, startup, tokens
+    from . import clients, gateway, replicas, soak, sse, startup, tokens
 
     s = settings
     rows: list[Row] = []
@@ -75,6 +80,10 @@ def run(names: list[str], settings: Settings) -> list[Row]:
         "tokens": lambda: [tokens.tokens_per_second(s.max_tokens, s.token_rounds, say)],
         "gateway": lambda: gateway.gateway_overhead(
             s.gateway_seconds, max(3, s.rounds - 1), GATEWAY_IN_FLIGHT, say
+        ),
+        "load": lambda: replicas.load(s.load_seconds, s.load_rounds, say),
+        "soak": lambda: soak.soak(
+            s.soak_seconds, s.soak_warmup, say, sample_every=s.soak_sample_every
         ),
     }
     for name, step in steps.items():
@@ -103,11 +112,22 @@ def table(rows: list[Row]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="less work: under a minute")
+    parser.add_argument("--quick", action="store_true", help="less work: about 2 minutes")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     parser.add_argument("--only", nargs="+", choices=NAMES, help="run only these benchmarks")
+    parser.add_argument(
+        "--soak-seconds",
+        type=float,
+        metavar="S",
+        help=f"how long the soak runs after its warm-up (default {FULL.soak_seconds:.0f}, "
+        f"--quick {QUICK.soak_seconds:.0f})",
+    )
     args = parser.parse_args(argv)
     settings = QUICK if args.quick else FULL
+    if args.soak_seconds is not None:
+        if args.soak_seconds <= 0:
+            parser.error("--soak-seconds must be above 0")
+        settings = dataclasses.replace(settings, soak_seconds=args.soak_seconds)
     names = list(args.only or NAMES)
     load_before = os.getloadavg()
     began = time.perf_counter()
@@ -124,8 +144,19 @@ def main(argv: list[str] | None = None) -> int:
     print(
         "ratio: SDK time per request (or chunk) over httpx2's (req/s lines) or openai's (SSE);\n"
         "       the value over its limit (wall times, added ms); the share kept (tokens/s, "
-        "gateway req/s)"
+        "gateway req/s);\n"
+        "       load: gateway req/s over direct's in the same rounds; soak RSS: growth over its "
+        "bound"
     )
+    if "load" in names:
+        from .replicas import matrix
+
+        print(f"\n{matrix(rows)}\n")
+    if "load" in names or "soak" in names:
+        print(
+            f"load, soak: the load client, the responder and the gateways share the same "
+            f"{os.cpu_count()} CPUs; 2 gateway replicas add no CPU here, only a 2nd event loop"
+        )
     busy = load_before[0] > (os.cpu_count() or 1)  # "after" counts the bench's own load
     if busy:
         print(
