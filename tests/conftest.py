@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,14 @@ import pytest
 from tests.support.servers import RunningServer, running_server
 
 EMBEDDED_MODEL = "SmolLM2-135M-Instruct"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Started in the background (`cmd &` in a script), pytest inherits an ignored SIGINT, and
+    so would every `tm` the tests start: Python then installs no KeyboardInterrupt handler, and
+    the tests of Ctrl-C would hang. Restore it, as a terminal would have it."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,6 @@ users, and usage records."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pytest
@@ -14,15 +13,9 @@ from tensormesh_server.controlplane.config import ControlPlaneConfig
 from tensormesh_server.controlplane.context import ControlPlaneContext
 from tensormesh_server.metering.record import UsageRecord
 from tensormesh_server.store.database import Database
-from tests.controlplane import conftest as controlplane
-from tests.controlplane.helpers import FakeClock, access_token, bearer, make_user
-
-postgres = controlplane.postgres
-database_url = controlplane.database_url
-db = controlplane.db
-clock = controlplane.clock
-config = controlplane.config
-client = controlplane.client
+from tests.controlplane.conftest import *  # noqa: F403 (the control-plane fixtures, shared)
+from tests.controlplane.helpers import FakeClock
+from tests.support.people import signed_in
 
 MODELS = ("alpha", "beta")
 """The models the in-process Control Plane knows as served."""
@@ -34,34 +27,9 @@ def cp(db: Database, clock: FakeClock, config: ControlPlaneConfig) -> ControlPla
     return ControlPlaneContext(db, config, clock.now, clock.monotonic, static_models=MODELS)
 
 
-@dataclass(frozen=True)
-class Person:
-    """A user and the headers of their access token."""
-
-    id: str
-    email: str
-    headers: dict[str, str]
-
-
-def person(db: Database, clock: FakeClock, email: str, role: UserRole = UserRole.USER) -> Person:
-    """A new user with an access token."""
-    user = make_user(db, email, role=role, password=None, now=clock.now())
-    return Person(user.id, user.email, bearer(access_token(db, user, clock.now())))
-
-
-@pytest.fixture
-def alice(db: Database, clock: FakeClock) -> Person:
-    return person(db, clock, "alice@example.com")
-
-
-@pytest.fixture
-def bob(db: Database, clock: FakeClock) -> Person:
-    return person(db, clock, "bob@example.com")
-
-
-@pytest.fixture
-def admin(db: Database, clock: FakeClock) -> Person:
-    return person(db, clock, "root@example.com", UserRole.ADMIN)
+alice = signed_in("alice@example.com")
+bob = signed_in("bob@example.com")
+admin = signed_in("root@example.com", UserRole.ADMIN)
 
 
 def usage(

@@ -24,6 +24,7 @@ from tensormesh.types.money import Money
 from tensormesh_cli.main import cli
 from tensormesh_server.store.billing_models import BillingTransaction, RequestRecord
 from tensormesh_server.store.database import Database
+from tests.support.browser import chromium
 from tests.support.servers import RunningServer, running_server
 
 from .e2e import (
@@ -40,15 +41,6 @@ pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[2]
 README_SCREENSHOT = REPO / "docs" / "images" / "tm-cost.png"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PRICES = {"inputTokenPrice": "0.15", "outputTokenPrice": "0.6", "cachedTokenPrice": "0.075"}
 CHATS, COMPLETIONS = 3, 2  # alice's known usage: the fake upstream reports 5 + 5 tokens each
 
@@ -405,7 +397,6 @@ def test_tm_cost_matches_the_known_usage(platform: Platform, artifacts_dir: Path
 
 def screenshot(output: str, artifacts_dir: Path) -> None:
     """`tm cost` as a terminal picture: rich's SVG export, rendered to PNG by Chromium."""
-    from playwright.sync_api import sync_playwright
     from rich.console import Console
     from rich.text import Text
 
@@ -417,19 +408,13 @@ def screenshot(output: str, artifacts_dir: Path) -> None:
     svg_path = artifacts_dir / "tm-cost.svg"
     svg_path.write_text(svg)
     png_path = artifacts_dir / "tm-cost.png"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-        )
-        try:
-            box = re.search(r'viewBox="0 0 ([0-9.]+) ([0-9.]+)"', svg)
-            assert box is not None
-            width, height = (math.ceil(float(value)) for value in box.groups())
-            page = browser.new_page(viewport={"width": width, "height": height})
-            page.set_content(f'<body style="margin:0">{svg}</body>')
-            page.screenshot(path=str(png_path))
-        finally:
-            browser.close()
+    with chromium() as browser:
+        box = re.search(r'viewBox="0 0 ([0-9.]+) ([0-9.]+)"', svg)
+        assert box is not None
+        width, height = (math.ceil(float(value)) for value in box.groups())
+        page = browser.new_page(viewport={"width": width, "height": height})
+        page.set_content(f'<body style="margin:0">{svg}</body>')
+        page.screenshot(path=str(png_path))
     assert png_path.stat().st_size > 10_000
     if not README_SCREENSHOT.exists() or os.environ.get("TM_UPDATE_DOCS_IMAGES") == "1":
         README_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)

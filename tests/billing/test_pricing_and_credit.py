@@ -13,8 +13,7 @@ from tensormesh_server.store.billing_models import BillingTransaction, Serverles
 from tensormesh_server.store.database import Database
 from tensormesh_server.store.models import Activity
 from tests.controlplane.helpers import FakeClock
-
-from .conftest import Person
+from tests.support.people import Person
 
 PRICING = "/v1/admin/billing/serverless-pricing"
 

@@ -12,8 +12,7 @@ from tensormesh_server.controlplane.services import billing_ledger
 from tensormesh_server.controlplane.services.billing import signup_credit
 from tensormesh_server.store.database import Database
 from tests.controlplane.helpers import FakeClock
-
-from .conftest import person
+from tests.support.people import person
 
 
 def test_signup_credit_from_the_environment() -> None:

@@ -20,8 +20,9 @@ from tensormesh_server.store.billing_models import BillingTransaction, RequestRe
 from tensormesh_server.store.database import Database
 from tensormesh_server.store.models import User
 from tests.controlplane.helpers import FakeClock
+from tests.support.people import Person
 
-from .conftest import Person, usage
+from .conftest import usage
 from .test_pricing_and_credit import PRICING, money, price
 
 

@@ -4,7 +4,6 @@ the Control Plane app in process."""
 
 from __future__ import annotations
 
-import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timezone
@@ -12,8 +11,7 @@ from pathlib import Path
 
 import httpx2
 import pytest
-from sqlalchemy import delete, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import delete
 
 from tensormesh_server.controlplane.app import create_app
 from tensormesh_server.controlplane.config import ControlPlaneConfig
@@ -21,62 +19,33 @@ from tensormesh_server.controlplane.context import ControlPlaneContext
 from tensormesh_server.store.database import Database
 from tensormesh_server.store.migrate import upgrade
 from tensormesh_server.store.models import Base
+from tests.support.postgres import POSTGRES_ADMIN_URL, Postgres, postgres_server
 
 from .helpers import FakeClock
 
-POSTGRES_ADMIN_URL = os.environ.get(
-    "TENSORMESH_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
+__all__ = [
+    "BACKENDS",
+    "POSTGRES_ADMIN_URL",
+    "Postgres",
+    "client",
+    "clock",
+    "config",
+    "database_url",
+    "db",
+    "postgres",
+]
+"""What other folders use; the fixtures among it are shared with `from tests.controlplane.conftest
+import *` (each folder brings its own `cp`, the Control Plane state, or imports this one)."""
+
 BACKENDS = ("sqlite", "postgresql")
-
-
-class Postgres:
-    """Creates and drops throwaway databases on the test PostgreSQL server."""
-
-    def __init__(self, admin_url: str) -> None:
-        self.admin_url = admin_url
-        self.created: list[str] = []
-        self._admin = Database(admin_url)
-        self._admin.engine = self._admin.engine.execution_options(isolation_level="AUTOCOMMIT")
-
-    def available(self) -> str | None:
-        """None when the server answers, else why not."""
-        try:
-            with self._admin.engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
-        except Exception as exc:
-            return f"PostgreSQL at {make_url(self.admin_url).render_as_string()} unavailable: {exc}"
-        return None
-
-    def create(self) -> str:
-        """A new empty database; returns its URL."""
-        name = f"tm_test_{secrets.token_hex(6)}"
-        with self._admin.engine.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        self.created.append(name)
-        return make_url(self.admin_url).set(database=name).render_as_string(hide_password=False)
-
-    def drop_all(self) -> None:
-        with self._admin.engine.connect() as connection:
-            for name in self.created:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        self._admin.dispose()
 
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[Postgres]:
     """The test PostgreSQL server (skips the PostgreSQL variants when it cannot be reached,
     unless TENSORMESH_TEST_POSTGRES_REQUIRED=1)."""
-    server = Postgres(POSTGRES_ADMIN_URL)
-    problem = server.available()
-    if problem is not None:
-        if os.environ.get("TENSORMESH_TEST_POSTGRES_REQUIRED") == "1":
-            pytest.fail(problem)
-        pytest.skip(problem)
-    try:
+    with postgres_server() as server:
         yield server
-    finally:
-        server.drop_all()
 
 
 def _new_url(backend: str, request: pytest.FixtureRequest, directory: Path) -> str:

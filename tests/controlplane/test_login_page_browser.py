@@ -15,22 +15,12 @@ import uvicorn
 from tensormesh_server.controlplane.app import create_app
 from tensormesh_server.controlplane.context import ControlPlaneContext
 from tensormesh_server.store.database import Database
+from tests.support.browser import CHROMIUM, chromium
 from tests.support.servers import free_port
 
 from .helpers import PASSWORD, FakeClock, make_user
 
 pytestmark = pytest.mark.slow
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @pytest.fixture
@@ -59,34 +49,28 @@ def cp_url(cp: ControlPlaneContext) -> Iterator[str]:
 def test_sign_in_and_decide_in_chromium(
     cp_url: str, db: Database, clock: FakeClock, artifacts_dir: Path, decision: str
 ) -> None:
-    from playwright.sync_api import sync_playwright
-
     make_user(db, "ada@example.com", now=clock.now())
     start = httpx2.post(cp_url + "/auth/cli/start").json()
     code = start["cli_code"]
     requests: list[str] = []
     backend = db.engine.dialect.name
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 640, "height": 640})
-            page.on("request", lambda request: requests.append(request.url))
-            page.goto(start["auth_url"])
-            assert page.inner_text("#cli-code") == code
-            page.screenshot(path=str(artifacts_dir / f"login-sign-in-{backend}.png"))
-            page.fill("#email", "ada@example.com")
-            page.fill("#password", PASSWORD)
-            page.click("#sign-in")
-            page.wait_for_selector(f"#{decision}")
-            assert page.inner_text("#user-email") == "ada@example.com"
-            assert page.inner_text("#cli-code") == code
-            page.screenshot(path=str(artifacts_dir / f"login-approve-{backend}.png"))
-            page.click(f"#{decision}")
-            page.wait_for_selector("#message")
-            page.screenshot(path=str(artifacts_dir / f"login-{decision}d-{backend}.png"))
-            message = page.inner_text("#message")
-        finally:
-            browser.close()
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 640, "height": 640})
+        page.on("request", lambda request: requests.append(request.url))
+        page.goto(start["auth_url"])
+        assert page.inner_text("#cli-code") == code
+        page.screenshot(path=str(artifacts_dir / f"login-sign-in-{backend}.png"))
+        page.fill("#email", "ada@example.com")
+        page.fill("#password", PASSWORD)
+        page.click("#sign-in")
+        page.wait_for_selector(f"#{decision}")
+        assert page.inner_text("#user-email") == "ada@example.com"
+        assert page.inner_text("#cli-code") == code
+        page.screenshot(path=str(artifacts_dir / f"login-approve-{backend}.png"))
+        page.click(f"#{decision}")
+        page.wait_for_selector("#message")
+        page.screenshot(path=str(artifacts_dir / f"login-{decision}d-{backend}.png"))
+        message = page.inner_text("#message")
     assert ("Approved" if decision == "approve" else "Denied") in message
     exchange = httpx2.post(cp_url + "/auth/cli/exchange", json={"cli_code": code})
     assert exchange.status_code == (200 if decision == "approve" else 403)

@@ -4,7 +4,6 @@ errors, the saved login (auth.json) and readiness without a control-plane login.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from click.testing import CliRunner, Result
 
 from tensormesh_cli.auth_store import AuthStore, Login
 from tensormesh_cli.main import cli
+from tests.support.mock_sdk import clean_cli_env
 from tests.support.servers import free_port
 
 CP = "http://127.0.0.1:9"  # nothing listens on the discard port
@@ -21,13 +21,7 @@ CP = "http://127.0.0.1:9"  # nothing listens on the discard port
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A clean environment whose config directory is empty."""
-    for name in list(os.environ):
-        if name.startswith(("TENSORMESH_", "TM_")) or name == "NO_COLOR":
-            monkeypatch.delenv(name)
-    config_home = tmp_path / "tm-config"
-    monkeypatch.setenv("TM_CONFIG_HOME", str(config_home))
-    monkeypatch.setenv("HOME", str(tmp_path))
-    return config_home
+    return clean_cli_env(tmp_path, monkeypatch)
 
 
 def tm(*args: str, env: dict[str, str] | None = None) -> Result:

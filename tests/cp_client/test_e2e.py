@@ -23,6 +23,7 @@ import pytest
 import tensormesh
 from tensormesh import Tensormesh
 from tests.conftest import EMBEDDED_MODEL
+from tests.support.browser import chromium
 from tests.support.servers import RunningServer, running_server
 
 from .conftest import postgres_database
@@ -33,16 +34,6 @@ EMAIL = "ada@example.com"
 PASSWORD = "correct horse battery staple"
 REPO = Path(__file__).resolve().parents[2]
 README_SCREENSHOT = REPO / "docs" / "images" / "login-approve.png"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 URL_PATTERN = re.compile(r"https?://\S+/auth/cli/authorize\?code=\S+")
 CODE_PATTERN = re.compile(r"shows the code\s+([A-Z0-9]{4}-[A-Z0-9]{4})")
 
@@ -146,14 +137,8 @@ def platform(
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium() as running:
+        yield running
 
 
 def _read_prompt(process: subprocess.Popen[str]) -> tuple[str, str, str]:

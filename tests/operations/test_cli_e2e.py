@@ -352,8 +352,13 @@ def test_logs_follow_prints_only_new_lines_until_interrupted(admin: Tm) -> None:
             assert sum(served in line for line in seen) == served_before + 3
         finally:
             follow.send_signal(signal.SIGINT)
-            _, errors = follow.communicate(timeout=15)
-            reader.join(timeout=5)
+            try:
+                _, errors = follow.communicate(timeout=15)
+            except subprocess.TimeoutExpired:
+                follow.kill()  # do not leave it behind (nor hang the run)
+                raise
+            finally:
+                reader.join(timeout=5)
         assert follow.returncode == 130
         assert "Traceback" not in errors
         assert errors.strip().splitlines()[-1] == "Interrupted."

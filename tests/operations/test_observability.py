@@ -12,7 +12,7 @@ from tensormesh_server.controlplane.services import deployments
 from tensormesh_server.store.billing_models import RequestRecord
 from tensormesh_server.store.database import Database
 from tests.controlplane.helpers import FakeClock
-from tests.operations.conftest import Person
+from tests.support.people import Person
 
 
 def record(

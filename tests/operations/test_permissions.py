@@ -11,7 +11,7 @@ import pytest
 
 from tensormesh_server.store.database import Database
 from tests.controlplane.helpers import FakeClock
-from tests.operations.conftest import Person, person
+from tests.support.people import Person, person
 
 
 @dataclass(frozen=True)

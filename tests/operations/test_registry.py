@@ -20,7 +20,7 @@ from tensormesh_server.store.database import Database
 from tensormesh_server.store.models import User
 from tensormesh_server.testing.fake_upstream import FakeUpstream, free_port, running_fake_upstream
 from tests.controlplane.helpers import FakeClock
-from tests.operations.conftest import Person
+from tests.support.people import Person
 
 pytestmark = pytest.mark.slow
 

@@ -11,7 +11,7 @@ from tensormesh_server.controlplane.config import ControlPlaneConfig
 from tensormesh_server.controlplane.context import ControlPlaneContext
 from tensormesh_server.store.database import Database
 from tests.controlplane.helpers import FakeClock
-from tests.operations.conftest import Person
+from tests.support.people import Person
 
 
 async def deploy(http: httpx2.AsyncClient, admin: Person, name: str, **extra: object) -> dict:

@@ -4,7 +4,6 @@ SDK clients over it, and `tm` run in-process with its SDK client on the same tra
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,11 +13,12 @@ import httpx2
 import pytest
 from click.testing import CliRunner, Result
 
-from tensormesh import AsyncTensormesh, Tensormesh
+from tensormesh import Tensormesh
 from tensormesh_cli.main import cli
 from tensormesh_cli.state import CliState
+from tests.support.mock_sdk import CP_BASE, MockSdk, clean_cli_env
+from tests.support.mock_sdk import mode as mode
 
-CP_BASE = "http://cp.test"
 TOKEN = "tmcp_ops-test-token"
 Answer = tuple[int, Any] | Callable[[httpx2.Request], tuple[int, Any]]
 
@@ -57,32 +57,10 @@ class FakeControlPlane:
         return json.loads(content) if content else None
 
 
-def client_options(**options: Any) -> dict[str, Any]:
-    options.setdefault("control_plane_token", TOKEN)
-    options.setdefault("control_plane_base_url", CP_BASE)
-    options.setdefault("serverless_base_url", "http://serverless.test")
-    options.setdefault("max_retries", 0)
-    options.setdefault("env", {})
-    return options
-
-
-def sync_client(fake: FakeControlPlane) -> Tensormesh:
-    transport = httpx2.MockTransport(fake)
-    return Tensormesh(http_client=httpx2.Client(transport=transport), **client_options())
-
-
-def async_client(fake: FakeControlPlane) -> AsyncTensormesh:
-    transport = httpx2.MockTransport(fake)
-    return AsyncTensormesh(http_client=httpx2.AsyncClient(transport=transport), **client_options())
-
-
-async def run(mode: str, fake: FakeControlPlane, call: Callable[[Any], Any]) -> Any:
-    """`call(client.control_plane)` with a sync or an async client (awaited when async)."""
-    if mode == "sync":
-        with sync_client(fake) as client:
-            return call(client.control_plane)
-    async with async_client(fake) as aclient:
-        return await call(aclient.control_plane)
+SDK = MockSdk(TOKEN)
+sync_client = SDK.sync_client
+async_client = SDK.async_client
+run = SDK.run
 
 
 async def collect(mode: str, fake: FakeControlPlane, call: Callable[[Any], Any]) -> list[Any]:
@@ -92,11 +70,6 @@ async def collect(mode: str, fake: FakeControlPlane, call: Callable[[Any], Any])
             return list(call(client.control_plane))
     async with async_client(fake) as aclient:
         return [item async for item in call(aclient.control_plane)]
-
-
-@pytest.fixture(params=["sync", "async"])
-def mode(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 @pytest.fixture
@@ -118,22 +91,15 @@ class Tm:
 
 @pytest.fixture
 def tm(fake: FakeControlPlane, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Tm:
-    for name in list(os.environ):
-        if name.startswith(("TENSORMESH_", "TM_")) or name == "NO_COLOR":
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("TM_CONFIG_HOME", str(tmp_path / "tm-config"))
-    monkeypatch.setenv("HOME", str(tmp_path))
+    clean_cli_env(tmp_path, monkeypatch)
     monkeypatch.setenv("TENSORMESH_CONTROL_PLANE_TOKEN", TOKEN)
     monkeypatch.setenv("TENSORMESH_CONTROL_PLANE_BASE_URL", CP_BASE)
 
     def new_client(self: CliState, control_plane_token: str | None) -> Tensormesh:
-        transport = httpx2.MockTransport(fake)
-        return Tensormesh(
-            http_client=httpx2.Client(transport=transport),
-            **client_options(
-                control_plane_token=control_plane_token,
-                control_plane_base_url=self.settings.controlplane_base,
-            ),
+        return sync_client(
+            fake,
+            control_plane_token=control_plane_token,
+            control_plane_base_url=self.settings.controlplane_base,
         )
 
     monkeypatch.setattr(CliState, "new_client", new_client)

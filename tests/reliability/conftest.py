@@ -3,7 +3,6 @@ and expired/revoked credentials, shared by the fuzzing and security-matrix tests
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -19,8 +18,9 @@ from tensormesh_server.controlplane.services import tokens
 from tensormesh_server.store.database import Database
 from tensormesh_server.store.models import User
 from tensormesh_server.testing.fake_upstream import running_fake_upstream
-from tests.controlplane.conftest import BACKENDS, POSTGRES_ADMIN_URL, Postgres
+from tests.controlplane.conftest import BACKENDS
 from tests.controlplane.helpers import make_user
+from tests.support.postgres import Postgres, postgres_server
 from tests.support.servers import RunningServer, running_server
 
 from . import figures
@@ -81,16 +81,8 @@ def _new_key(server: RunningServer, token: str) -> str:
 @pytest.fixture(scope="package")
 def postgres() -> Iterator[Postgres]:
     """The test PostgreSQL server (skipped when unreachable, as in tests/controlplane)."""
-    server = Postgres(POSTGRES_ADMIN_URL)
-    problem = server.available()
-    if problem is not None:
-        if os.environ.get("TENSORMESH_TEST_POSTGRES_REQUIRED") == "1":
-            pytest.fail(problem)
-        pytest.skip(problem)
-    try:
+    with postgres_server() as server:
         yield server
-    finally:
-        server.drop_all()
 
 
 @pytest.fixture(scope="package", params=BACKENDS)

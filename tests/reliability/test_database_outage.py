@@ -35,22 +35,10 @@ from tensormesh_server.controlplane.services.activities import OPERATOR
 from tensormesh_server.store.billing_models import RequestRecord
 from tensormesh_server.store.database import Database
 from tensormesh_server.store.models import User
-from tests.billing.e2e import (
-    FAKE_MODEL,
-    KINDS,
-    Customer,
-    Seen,
-    Target,
-    admin_headers,
-    check_money,
-    check_records,
-    customer,
-    fake_upstream,
-    price_model,
-    send,
-)
-from tests.controlplane.conftest import Postgres
+from tests.billing import e2e
+from tests.billing.e2e import FAKE_MODEL, KINDS, Customer, Seen, Target
 from tests.controlplane.helpers import bearer
+from tests.support.postgres import Postgres
 from tests.support.servers import RunningServer, running_server
 from tests.support.tcp_proxy import TcpProxy
 
@@ -100,7 +88,7 @@ async def one_request(
     seen = Seen(f"outage-{len(load.seen)}", person.id, key_id, model, kind)
     load.seen.append(seen)
     load.started[seen.request_id] = time.monotonic()
-    await send(http, Target(url), seen, person.keys[key_id])
+    await e2e.send(http, Target(url), seen, person.keys[key_id])
     return seen
 
 
@@ -195,7 +183,7 @@ async def test_inference_survives_a_database_outage_and_metering_catches_up(
 ) -> None:
     url = postgres.create()
     with contextlib.ExitStack() as stack:
-        upstream = stack.enter_context(fake_upstream(chunk_delay=0.01))
+        upstream = stack.enter_context(e2e.fake_upstream(chunk_delay=0.01))
         proxy = stack.enter_context(TcpProxy(make_url(url).port or 5432))
         env = {
             "TENSORMESH_DATABASE_URL": proxy.url_for(url),
@@ -206,14 +194,14 @@ async def test_inference_survives_a_database_outage_and_metering_catches_up(
         db = Database(url)  # the test's own view, not through the proxy
         stack.callback(db.dispose)
         people = [
-            customer(db, "ada@example.com", keys=2, credit="100"),
-            customer(db, "bo@example.com", keys=1, credit="20"),
+            e2e.customer(db, "ada@example.com", keys=2, credit="100"),
+            e2e.customer(db, "bo@example.com", keys=1, credit="20"),
         ]
-        admin = admin_headers(db)
+        admin = e2e.admin_headers(db)
         await deploy(db, server, upstream)
         prices = {
             model: ServerlessPricing.model_validate(
-                price_model(
+                e2e.price_model(
                     server.controlplane_url,
                     admin,
                     model,
@@ -264,8 +252,8 @@ async def test_inference_survives_a_database_outage_and_metering_catches_up(
             await asyncio.sleep(0.1)
         caught_up = time.monotonic() - ended
         assert proxy.commits_lost == 1
-        records = check_records(db, load.seen, people)
-        check_money(db, people, prices)
+        records = e2e.check_records(db, load.seen, people)
+        e2e.check_money(db, people, prices)
         log = await outage_log(server)
 
     during = load.within(began, ended)
