@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from tensormesh.types.control_plane import ErrorBody
+from tensormesh_server.store.database import error_reason
 
 logger = logging.getLogger("tensormesh_server.controlplane")
 
@@ -88,14 +89,8 @@ def database_unavailable() -> CPError:
 
 async def database_error_response(request: Request, exc: Exception) -> Response:
     """The Starlette handler of `DATABASE_ERRORS`: one log line (no traceback), then the 503."""
-    orig = getattr(exc, "orig", None) or exc
-    reason = (str(orig).strip().splitlines() or [""])[0]
     logger.warning(
-        "database unavailable on %s %s: %s: %s",
-        request.method,
-        request.url.path,
-        type(exc).__name__,
-        reason,
+        "database unavailable on %s %s: %s", request.method, request.url.path, error_reason(exc)
     )
     error = database_unavailable()
     return JSONResponse(error.body(), status_code=error.status, headers=error.headers)

@@ -33,7 +33,7 @@ from tensormesh_server.errors import APIError
 from tensormesh_server.limits.base import KeyLimits
 from tensormesh_server.models_config import env_number
 from tensormesh_server.security.credentials import digest, looks_like_api_key
-from tensormesh_server.store.database import Database
+from tensormesh_server.store.database import Database, error_reason
 
 from .context import Clock, utc_now
 from .services import api_keys
@@ -61,11 +61,6 @@ def key_store_unavailable() -> APIError:
         code="key_store_unavailable",
         headers={"retry-after": "1"},
     )
-
-
-def _reason(exc: BaseException) -> str:
-    lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
 
 
 @dataclass(frozen=True)
@@ -179,7 +174,7 @@ class DatabaseKeyVerifier:
         logger.warning(
             "API key lookups fail (%s): keys verified in the last %g s keep working until the "
             "database is back, unknown keys get 503",
-            _reason(exc),
+            error_reason(exc),
             self.stale_seconds,
         )
 
@@ -242,7 +237,7 @@ class DatabaseKeyVerifier:
             try:
                 await self.flush()
             except Exception as exc:  # the database may be briefly away: try again later
-                logger.warning("could not record API key use: %s", _reason(exc))
+                logger.warning("could not record API key use: %s", error_reason(exc))
 
     async def aclose(self) -> None:
         """Stop the background tasks and write what is left."""

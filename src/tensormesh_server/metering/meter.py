@@ -20,6 +20,8 @@ import time
 from collections.abc import Coroutine
 from typing import Any, Protocol
 
+from tensormesh_server.store.database import error_reason
+
 from .record import UsageRecord
 from .runs import CHECK_SECONDS, LostRun
 
@@ -160,7 +162,7 @@ class Meter:
                     "metering: could not write %d record(s): %s; keeping them in memory until "
                     "the database is back",
                     self.pending,
-                    _reason(exc),
+                    error_reason(exc),
                 )
             self._healthy_since = None
             return
@@ -179,7 +181,7 @@ class Meter:
         try:
             lost = await asyncio.to_thread(self.runs.find_lost, now - self._healthy_since)
         except Exception as exc:
-            logger.warning("metering: could not look for stopped gateways: %s", _reason(exc))
+            logger.warning("metering: could not look for stopped gateways: %s", error_reason(exc))
             return
         for run in lost:
             logger.warning("%s", run.message())
@@ -214,7 +216,7 @@ class Meter:
                 await self.flush()
                 break
             except Exception as exc:
-                logger.warning("metering: final write failed: %s", _reason(exc))
+                logger.warning("metering: final write failed: %s", error_reason(exc))
                 await asyncio.sleep(0.2 * (attempt + 1))
         else:
             logger.error("metering: %d request record(s) could not be written", self.pending)
@@ -223,9 +225,4 @@ class Meter:
             try:
                 await asyncio.to_thread(self.runs.stopped)
             except Exception as exc:
-                logger.warning("metering: could not mark this run stopped: %s", _reason(exc))
-
-
-def _reason(exc: BaseException) -> str:
-    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+                logger.warning("metering: could not mark this run stopped: %s", error_reason(exc))

@@ -28,7 +28,7 @@ from tensormesh_server.engines import EmbeddedEngine, Engine, build_engines
 from tensormesh_server.engines.openai import OpenAICompatibleEngine
 from tensormesh_server.engines.upstream import Replica, ReplicaPool
 from tensormesh_server.models_config import ModelSpec
-from tensormesh_server.store.database import Database
+from tensormesh_server.store.database import Database, error_reason
 from tensormesh_server.store.operations_models import Deployment
 
 from .health import HealthMonitor
@@ -94,12 +94,6 @@ def gguf_problem(path: str) -> str | None:
     except OSError as exc:
         return f"cannot read model file {path}: {exc.strerror}"
     return None if magic == GGUF_MAGIC else f"not a GGUF model file: {path}"
-
-
-def _reason(exc: BaseException) -> str:
-    """The first line of a (database) error, with its type."""
-    lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
 
 
 def _upstream_pool(engine: Engine) -> ReplicaPool | None:
@@ -174,7 +168,7 @@ class ModelRegistry:
         logger.warning(
             "cannot %s: %s; serving the %d model(s) running until the database is back",
             what,
-            _reason(exc),
+            error_reason(exc),
             len(self.engines),
         )
 

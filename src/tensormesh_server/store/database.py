@@ -26,6 +26,12 @@ class DatabaseError(Exception):
     """The database cannot be reached or prepared (a one-line message for the operator)."""
 
 
+def error_reason(exc: BaseException) -> str:
+    """A (database) error in one line: its type and the first line of the driver's message."""
+    lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+
+
 def data_home(env: Mapping[str, str] = os.environ) -> Path:
     """The data directory of the platform."""
     configured = env.get(ENV_DATA_HOME, "").strip()
