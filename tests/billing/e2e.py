@@ -9,8 +9,6 @@ import asyncio
 import contextlib
 import json
 import random
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -28,10 +26,10 @@ from tensormesh_server.controlplane import operator
 from tensormesh_server.controlplane.services import billing, billing_ledger
 from tensormesh_server.store.billing_models import BillingTransaction, RequestRecord
 from tensormesh_server.store.database import Database
+from tensormesh_server.testing.fake_upstream import fake_upstream_process
 from tests.conftest import EMBEDDED_MODEL
 from tests.controlplane.conftest import Postgres
 from tests.controlplane.helpers import access_token, bearer
-from tests.support.servers import free_port
 
 FAKE_MODEL = "fake"
 MESSAGES = [{"role": "user", "content": "Say hello."}]
@@ -60,33 +58,8 @@ def database_for(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -
 def fake_upstream(chunk_delay: float = 0.02) -> Iterator[str]:
     """A FakeUpstream in its own process (so that it does not share the test's CPU time
     slices with the event loop of the clients); yields its base URL."""
-    port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "tensormesh_server.testing.fake_upstream",
-        "--port",
-        str(port),
-        "--chunk-delay",
-        str(chunk_delay),
-    ]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if httpx2.get(url + "/health", timeout=1).status_code == 200:
-                    break
-            except httpx2.TransportError:
-                pass
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError("the fake upstream did not start")
-            time.sleep(0.05)
+    with fake_upstream_process(("--chunk-delay", str(chunk_delay))) as (url, _):
         yield url
-    finally:
-        process.terminate()
-        process.wait(10)
 
 
 @dataclass
